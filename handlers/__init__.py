@@ -1,0 +1,14 @@
+"""Transports: one module per area with its routes (`routes`) and socket events (`events`).
+
+Each module may also define `setup(ctx)` to register what it contributes at start (room checks).
+`AREAS` is the list the app factory installs.
+"""
+from __future__ import annotations
+
+from types import ModuleType
+
+from handlers import accounts, rooms
+
+
+def areas() -> list[ModuleType]:
+    return [accounts, rooms]

@@ -1,0 +1,34 @@
+"""`room:join` / `room:leave`: topic rooms, members only (each area registers its room check)."""
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from server.errors import Forbidden
+from server.http import Routes
+from server.sockets import SocketCall, SocketEvents
+
+routes = Routes(tag="realtime")
+events = SocketEvents()
+
+
+PERSONAL_ROOM_KINDS = ("user", "role", "token")
+
+
+class RoomPayload(BaseModel):
+    room: str = Field(min_length=3, max_length=200)
+
+
+@events.on("room:join", payload=RoomPayload)
+async def join(call: SocketCall) -> dict[str, str]:
+    if not await call.ctx.realtime.may_join(call.ctx, call.user, call.payload.room):
+        raise Forbidden()
+    await call.sio.enter_room(call.sid, call.payload.room)
+    return {"room": call.payload.room}
+
+
+@events.on("room:leave", payload=RoomPayload)
+async def leave(call: SocketCall) -> dict[str, str]:
+    if call.payload.room.partition(":")[0] in PERSONAL_ROOM_KINDS:
+        raise Forbidden()  # the rooms a socket is put in on connect stay
+    await call.sio.leave_room(call.sid, call.payload.room)
+    return {"room": call.payload.room}

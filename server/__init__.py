@@ -1,0 +1,1 @@
+"""Infrastructure every part shares: app factory, stores, auth, errors, i18n, realtime."""

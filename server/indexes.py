@@ -1,0 +1,21 @@
+"""Index creation at start: every `models/*` module lists its indexes in `INDEXES`."""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from typing import Any
+
+import models
+
+
+def declared_indexes() -> list[tuple[str, list[tuple[str, int]], dict[str, Any]]]:
+    found = []
+    for info in pkgutil.iter_modules(models.__path__):
+        module = importlib.import_module(f"models.{info.name}")
+        found.extend(getattr(module, "INDEXES", []))
+    return found
+
+
+async def ensure_indexes(db: Any) -> None:
+    for collection, keys, options in declared_indexes():
+        await db[collection].create_index(keys, **options)

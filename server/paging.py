@@ -1,0 +1,42 @@
+"""Paging and Spring-style sorting (`page` 0-based, `size` ≤ 100, `sort=field,asc|desc`)."""
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from server.errors import ValidationFailed
+
+MAX_PAGE_SIZE = 100
+
+
+class PageQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    page: int = Field(0, ge=0)
+    size: int = Field(20, ge=1, le=MAX_PAGE_SIZE)
+    sort: str | None = None
+
+    @property
+    def skip(self) -> int:
+        return self.page * self.size
+
+
+def mongo_sort(sort: str | None, allowed: dict[str, str], default: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """Translate `field,dir` (public field names) into a Mongo sort; an unknown field is a 400."""
+    if not sort:
+        return default
+    name, _, direction = sort.partition(",")
+    name, direction = name.strip(), (direction.strip().lower() or "asc")
+    if name not in allowed or direction not in ("asc", "desc"):
+        raise ValidationFailed([{"field": "sort", "key": "validation.invalid_sort"}])
+    order = [(allowed[name], 1 if direction == "asc" else -1)]
+    # A stable tiebreak so pages never overlap.
+    return order + [d for d in default if d[0] != allowed[name]] + ([("_id", 1)] if allowed[name] != "_id" else [])
+
+
+async def fetch_page(collection: Any, query: dict[str, Any], page: PageQuery,
+                     order: list[tuple[str, int]]) -> tuple[list[dict[str, Any]], int]:
+    total = await collection.count_documents(query)
+    items = await collection.find(query).sort(order).skip(page.skip).limit(page.size).to_list(None)
+    return items, total

