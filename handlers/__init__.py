@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from handlers import accounts, rooms
+from handlers import accounts, notifications, rooms
 
 
 def areas() -> list[ModuleType]:
-    return [accounts, rooms]
+    return [accounts, notifications, rooms]

@@ -88,18 +88,31 @@ async def create_app(settings: Settings, *, clock: SystemClock | None = None, ru
 
     await ensure_bootstrap_admin(ctx)
 
+    if run_workers:
+        async def start_workers(app: web.Application) -> None:
+            from workers.scheduler import run_scheduler_forever
+            from workers.worker import new_worker
+
+            app[BACKGROUND_KEY].append(asyncio.create_task(new_worker(ctx).run_forever()))
+            app[BACKGROUND_KEY].append(asyncio.create_task(run_scheduler_forever(ctx)))
+
+        app.on_startup.append(start_workers)
+
     async def on_shutdown(app: web.Application) -> None:
         with contextlib.suppress(Exception):
             await sio.shutdown()  # closes every socket of this process
 
-    async def on_cleanup(app: web.Application) -> None:
+    async def on_shutdown_workers(app: web.Application) -> None:
         for task in app[BACKGROUND_KEY]:
             task.cancel()
         for task in app[BACKGROUND_KEY]:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+    async def on_cleanup(app: web.Application) -> None:
         await close_context()
 
+    app.on_shutdown.append(on_shutdown_workers)
     app.on_shutdown.append(on_shutdown)
     app.on_cleanup.append(on_cleanup)
     return app

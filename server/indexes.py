@@ -1,4 +1,4 @@
-"""Index creation at start: every `models/*` module lists its indexes in `INDEXES`."""
+"""Index creation at start: every `models/*` and `workers/*` module lists its indexes in `INDEXES`."""
 from __future__ import annotations
 
 import importlib
@@ -6,13 +6,15 @@ import pkgutil
 from typing import Any
 
 import models
+import workers
 
 
 def declared_indexes() -> list[tuple[str, list[tuple[str, int]], dict[str, Any]]]:
     found = []
-    for info in pkgutil.iter_modules(models.__path__):
-        module = importlib.import_module(f"models.{info.name}")
-        found.extend(getattr(module, "INDEXES", []))
+    for package in (models, workers):
+        for info in pkgutil.iter_modules(package.__path__):
+            module = importlib.import_module(f"{package.__name__}.{info.name}")
+            found.extend(getattr(module, "INDEXES", []))
     return found
 
 

@@ -106,3 +106,32 @@ async def sockets(client: Any) -> AsyncIterator[Callable[..., Awaitable[SocketCl
     yield connect
     for sock in opened:
         await sock.close()
+
+
+class Jobs:
+    """Runs the notification pipeline on demand: scheduler ticks and worker batches until idle.
+
+    Tests move the fake clock and call `await jobs.run()` instead of sleeping."""
+
+    def __init__(self, ctx: Context) -> None:
+        from workers.worker import new_worker
+
+        self.ctx = ctx
+        self.worker = new_worker(ctx, block_ms=0)
+
+    async def run(self) -> int:
+        from workers.scheduler import tick
+
+        await self.worker.ensure_group()
+        handled = 0
+        while True:
+            await tick(self.ctx)
+            batch = await self.worker.process_batch(block_ms=0)
+            handled += batch
+            if not batch:
+                return handled
+
+
+@pytest.fixture
+def jobs(ctx: Context) -> Jobs:
+    return Jobs(ctx)

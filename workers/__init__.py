@@ -1,0 +1,1 @@
+"""Redis Streams consumers and the scheduler: the notification queue and what it delivers."""
