@@ -74,26 +74,35 @@ class Worker:
         return [entry for _, stream_entries in reply or [] for entry in stream_entries]
 
     async def process_batch(self, block_ms: int | None = None) -> int:
-        """Read one batch and handle it. Returns the number of entries handled."""
+        """Read one batch and handle it. Returns the number of entries handled.
+
+        Successful entries are acknowledged and deleted together, in one round trip per batch."""
         entries = await self.read(block_ms)
         if not entries:
             return 0
         limit = asyncio.Semaphore(self.options.concurrency)
 
-        async def one(entry_id: str, fields: dict[str, str]) -> None:
+        async def one(entry_id: str, fields: dict[str, str]) -> str | None:
             async with limit:
-                await self.handle(entry_id, fields)
+                return entry_id if await self.handle(entry_id, fields) else None
 
-        await asyncio.gather(*(one(entry_id, fields) for entry_id, fields in entries))
+        done = [e for e in await asyncio.gather(*(one(i, f) for i, f in entries)) if e]
+        if done:
+            pipe = self.ctx.redis.pipeline(transaction=True)
+            pipe.xack(JOBS_STREAM, GROUP, *done)
+            pipe.xdel(JOBS_STREAM, *done)
+            await pipe.execute()
         return len(entries)
 
-    async def handle(self, entry_id: str, fields: dict[str, str]) -> None:
+    async def handle(self, entry_id: str, fields: dict[str, str]) -> bool:
+        """Handle one entry. True: it succeeded and awaits its batch's acknowledgement; False: it was
+        already settled here (rescheduled or dead-lettered)."""
         try:
             job = Job.decode(fields["job"])
         except (KeyError, ValueError):
             log.error("worker: malformed entry %s moved to the dead-letter stream", entry_id)
             await self._finish(entry_id, dead={"job": fields.get("job", ""), "error": "malformed"})
-            return
+            return False
         handler = self.handlers.get(job.type)
         try:
             if handler is None:
@@ -103,8 +112,8 @@ class Worker:
             raise  # leave it pending: XAUTOCLAIM gives it to a worker once Redis is back
         except Exception as exc:
             await self._retry_or_bury(entry_id, job, exc)
-            return
-        await self._finish(entry_id)
+            return False
+        return True
 
     async def _retry_or_bury(self, entry_id: str, job: Job, exc: Exception) -> None:
         job.attempt += 1
