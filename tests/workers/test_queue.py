@@ -212,3 +212,22 @@ async def test_live_scheduled_announcement(api, jobs, clock, sockets) -> None:
     assert listed.data[0]["id"] == pushed["id"]
     queue = (await api.get("/admin/queue", token=admin.token)).data
     assert {k: queue[k] for k in ("ready", "delayed", "pending", "dead")} == {"ready": 0, "delayed": 0, "pending": 0, "dead": 0}
+
+
+async def test_a_worker_process_context_reaches_server_clients(api, ctx, settings, sockets) -> None:
+    """Workers emit through a write-only Redis manager: what one delivers reaches any server's clients."""
+    from server.app import open_context
+
+    user = await api.user()
+    sock = await sockets(user.token)
+    worker_ctx, close = await open_context(settings)  # what `python run.py worker` builds
+    try:
+        assert worker_ctx.realtime.emitter is not ctx.realtime.emitter
+        await notify(worker_ctx, [user.id], "announcement", title="From a worker", body="b")
+        worker = new_worker(worker_ctx, block_ms=0)
+        await worker.ensure_group()
+        assert await worker.process_batch(block_ms=0) == 1
+        pushed = await sock.wait_for("notification")
+        assert pushed["title"] == "From a worker"
+    finally:
+        await close()
