@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     admin_password: str | None = None  # unset: a random one, printed once when the admin is created
     password_hash_memory_kib: int = Field(65536, ge=1024)
     password_hash_time_cost: int = Field(3, ge=1)
+    login_attempts_per_window: int = Field(10, ge=1)  # per account name, per window
+    login_window_seconds: int = Field(300, ge=1)
 
     # Locale and time
     default_locale: Literal["vi", "en"] = "vi"

@@ -13,6 +13,7 @@ from pymongo.errors import DuplicateKeyError
 from server.context import Context
 from server.errors import BadCredentials, Conflict, NotFound
 from server.passwords import hash_password, verify_password
+from server.ratelimit import enforce
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,9 @@ async def register(ctx: Context, data: Registration) -> dict[str, Any]:
 async def authenticate(ctx: Context, credentials: Credentials) -> dict[str, Any]:
     """The account for a username-or-email and password; one vague 401 whatever was wrong."""
     key = credentials.username.strip().lower()
+    # Against password guessing: a bounded number of attempts per account name and window.
+    await enforce(ctx, f"login:{key}", ctx.settings.login_attempts_per_window, ctx.settings.login_window_seconds,
+                  "auth.too_many_attempts")
     doc = await ctx.db[COLLECTION].find_one({"$or": [{"usernameKey": key}, {"email": key}]})
     if not await verify_password(ctx.settings, doc["passwordHash"] if doc else None, credentials.password):
         raise BadCredentials()

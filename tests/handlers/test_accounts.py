@@ -178,3 +178,32 @@ async def test_missing_or_malformed_header(api: Api) -> None:
 def test_auth_error_role_message() -> None:
     assert AuthError.role_required(("EMPLOYEE", "ADMIN")).body == {
         "error": "Forbidden", "message": "Access denied. Required role: EMPLOYEE or ADMIN"}
+
+
+async def test_password_guessing_is_rate_limited(api: Api, clock) -> None:
+    await api.post("/auth/register", registration())
+    for _ in range(10):
+        assert (await api.post("/auth/login", {"username": "alice", "password": "guess-guess"})).status == 401
+    blocked = await api.post("/auth/login", {"username": "alice", "password": "s3cret-pass"},
+                             headers={"Accept-Language": "en"})
+    assert blocked.status == 429
+    assert blocked.body == {"success": False, "message": "Too many login attempts, please try again in a few minutes"}
+    clock.advance(seconds=300)
+    assert (await api.post("/auth/login", {"username": "alice", "password": "s3cret-pass"})).status == 200
+
+
+async def test_TC_INT_013_token_lifecycle(api: Api, clock) -> None:
+    """Login, use, expire, refresh, continue, logout, invalidated."""
+    await api.post("/auth/register", registration("tokenuser"))
+    login = await api.post("/auth/login", {"username": "tokenuser", "password": "s3cret-pass"})
+    access, refresh_token = login.data["accessToken"], login.data["refreshToken"]
+    assert (await api.get("/auth/me", token=access)).status == 200
+    clock.advance(seconds=login.data["expiresIn"])
+    assert (await api.get("/auth/me", token=access)).body == INVALID
+    renewed = await api.post("/auth/refresh", {"refreshToken": refresh_token})
+    assert renewed.status == 200
+    access = renewed.data["accessToken"]
+    assert (await api.get("/auth/me", token=access)).data["username"] == "tokenuser"
+    assert (await api.post("/auth/logout", {"refreshToken": renewed.data["refreshToken"]}, token=access)).status == 200
+    assert (await api.get("/auth/me", token=access)).body == INVALID
+    assert (await api.post("/auth/refresh", {"refreshToken": renewed.data["refreshToken"]})).status == 401
