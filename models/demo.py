@@ -11,7 +11,6 @@ answers does it open the store itself, load, and close it (which writes the embe
 """
 from __future__ import annotations
 
-import logging
 import uuid
 from datetime import datetime, time, timedelta
 from typing import Any, cast
@@ -27,8 +26,6 @@ from server.clock import SystemClock
 from server.context import Context
 from server.errors import Conflict
 from server.passwords import hash_password
-
-log = logging.getLogger(__name__)
 
 DEMO_PASSWORD = "Password123!"
 CUSTOMER_ID = "a1000001-0000-0000-0000-000000000001"
