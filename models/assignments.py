@@ -408,32 +408,36 @@ async def cancel_assignment(ctx: Context, principal: Principal, assignment_id: s
     return item
 
 
-async def check_in(ctx: Context, principal: Principal, assignment_id: str) -> dict[str, Any]:
-    """ASSIGNED → IN_PROGRESS: the employee has arrived."""
+async def _advance(ctx: Context, principal: Principal, assignment_id: str, expected: str, status: str,
+                   time_field: str, refusal_key: str) -> dict[str, Any]:
+    """One conditional update from `expected` to `status`, stamping `time_field`; else say why."""
     now = ctx.clock.now()
     doc = await ctx.db[ASSIGNMENTS].find_one_and_update(
-        _owned(principal, {"_id": assignment_id, "status": "ASSIGNED"}),
-        {"$set": {"status": "IN_PROGRESS", "checkInTime": now, "updatedAt": now}},
+        _owned(principal, {"_id": assignment_id, "status": expected}),
+        {"$set": {"status": status, time_field: now, "updatedAt": now}},
         return_document=ReturnDocument.AFTER)
     if doc is None:
-        raise await _refusal(ctx, principal, assignment_id, "ASSIGNED", "assignment.check_in_requires_assigned")
+        raise await _refusal(ctx, principal, assignment_id, expected, refusal_key)
+    return doc
+
+
+async def check_in(ctx: Context, principal: Principal, assignment_id: str) -> dict[str, Any]:
+    """ASSIGNED → IN_PROGRESS: the employee has arrived."""
+    doc = await _advance(ctx, principal, assignment_id, "ASSIGNED", "IN_PROGRESS", "checkInTime",
+                         "assignment.check_in_requires_assigned")
     await ctx.db[BOOKINGS].update_one({"_id": doc["bookingId"], "status": {"$in": ["PENDING", "CONFIRMED"]}},
-                                      {"$set": {"status": "IN_PROGRESS", "updatedAt": now}})
+                                      {"$set": {"status": "IN_PROGRESS", "updatedAt": doc["updatedAt"]}})
     return await _progressed(ctx, doc, "assignment.started")
 
 
 async def check_out(ctx: Context, principal: Principal, assignment_id: str) -> dict[str, Any]:
     """IN_PROGRESS → COMPLETED; the booking completes when none of its assignments is still open."""
-    now = ctx.clock.now()
-    doc = await ctx.db[ASSIGNMENTS].find_one_and_update(
-        _owned(principal, {"_id": assignment_id, "status": "IN_PROGRESS"}),
-        {"$set": {"status": "COMPLETED", "checkOutTime": now, "updatedAt": now}},
-        return_document=ReturnDocument.AFTER)
-    if doc is None:
-        raise await _refusal(ctx, principal, assignment_id, "IN_PROGRESS", "assignment.check_out_requires_in_progress")
+    doc = await _advance(ctx, principal, assignment_id, "IN_PROGRESS", "COMPLETED", "checkOutTime",
+                         "assignment.check_out_requires_in_progress")
     still_open = await ctx.db[ASSIGNMENTS].count_documents(
         {"bookingId": doc["bookingId"], "status": {"$in": ["ASSIGNED", "IN_PROGRESS"]}})
     if not still_open:
+        now = doc["updatedAt"]
         await ctx.db[BOOKINGS].update_one({"_id": doc["bookingId"], "status": {"$nin": CLOSED_BOOKING}},
                                           {"$set": {"status": "COMPLETED", "completedAt": now, "updatedAt": now}})
     return await _progressed(ctx, doc, "assignment.completed")
