@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from handlers import accounts, notifications, rooms
+from handlers import accounts, classes, notifications, rooms, sessions, tutors
 
 
 def areas() -> list[ModuleType]:
-    return [accounts, notifications, rooms]
+    return [accounts, notifications, rooms, tutors, sessions, classes]
