@@ -25,7 +25,7 @@ from pydantic_core import PydanticCustomError
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from models import sessions, tutors
+from models import calendars, sessions, tutors
 from models.notifications import notify
 from models.users import get_user
 from server.auth import Principal
@@ -239,11 +239,16 @@ async def generate_sessions(ctx: Context, principal: Principal, class_id: str) -
         try:
             if await sessions.insert_with_slot(ctx, doc):
                 created.append(doc["_id"])
-            else:
-                conflicts.append({"slotKey": slot.key, "startTime": doc["startTime"], "endTime": doc["endTime"],
-                                  "reason": "TUTOR_BUSY"})
+                continue
         except DuplicateKeyError:
             already += 1  # a concurrent run made this slot first
+            continue
+        clashes = await calendars.overlapping(ctx, cls["tutorId"], doc["startTime"], doc["endTime"])
+        if any(c.get("slotKey") == slot.key for c in clashes):
+            already += 1  # a concurrent run holds this very slot
+        else:
+            conflicts.append({"slotKey": slot.key, "startTime": doc["startTime"], "endTime": doc["endTime"],
+                              "reason": "TUTOR_BUSY", "sessionIds": [c["sessionId"] for c in clashes]})
     docs: list[dict[str, Any]] = []
     cls = await find_class(ctx, class_id)
     if created:

@@ -178,7 +178,8 @@ async def insert_with_slot(ctx: Context, doc: dict[str, Any]) -> bool:
 
     If the insert fails (a duplicate class slot, the store going away) the interval is given back
     before the error goes on."""
-    if not await calendars.reserve(ctx, doc["tutorId"], doc["_id"], doc["startTime"], doc["endTime"]):
+    if not await calendars.reserve(ctx, doc["tutorId"], doc["_id"], doc["startTime"], doc["endTime"],
+                                   doc.get("slotKey")):
         return False
     try:
         await ctx.db[COLLECTION].insert_one(doc)
@@ -279,7 +280,7 @@ async def _tutor_transition(ctx: Context, principal: Principal, session_id: str,
     current = await find_session(ctx, session_id)
     if not principal.is_admin and current["tutorId"] != principal.id:
         raise Forbidden()
-    if current["status"] != expected:
+    if current["status"] != expected or time_rule is None:
         raise Conflict("session.wrong_status", status=current["status"], expected=expected)
     raise RuleViolation(time_key)
 

@@ -5,6 +5,7 @@ import asyncio
 from datetime import timedelta
 
 from server.jsonutil import iso
+from tests.tutoring_fixtures import interleaving  # noqa: F401 (fixture)
 from tests.tutoring_fixtures import book, kinds, later, notifications, of_kind, parse, relogin, tutor
 
 FORBIDDEN = {"error": "Forbidden", "message": "Access denied"}
@@ -192,7 +193,7 @@ async def test_cancel_request_needs_two_hours_notice(api, clock) -> None:
                            token=student.token)).status == 201
 
 
-async def test_TC_INT_012_twelve_concurrent_bookings_of_one_slot(api, clock) -> None:
+async def test_TC_INT_012_twelve_concurrent_bookings_of_one_slot(api, clock, interleaving) -> None:
     teacher = await tutor(api)
     students = [await api.user("STUDENT") for _ in range(12)]
     start = later(clock, days=1)
@@ -305,7 +306,7 @@ async def test_booking_validation(api, clock) -> None:
     assert (await api.post("/sessions", {}, token=manager.token)).status == 403
 
 
-async def test_group_session_join_up_to_capacity(api, clock, jobs) -> None:
+async def test_group_session_join_up_to_capacity(api, clock, jobs, interleaving) -> None:
     teacher = await tutor(api)
     created = await api.post("/sessions", {"subject": "Math", "title": "Luyện đề", "startTime": later(clock, days=1),
                                            "durationMinutes": 120, "capacity": 2}, token=teacher.token)
