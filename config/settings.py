@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     scheduler_interval_seconds: float = Field(1.0, gt=0)
     session_reminder_minutes: int = Field(60, ge=0)
 
+    # Tutoring (sessions, cancellation requests, classes, tutor search)
+    session_cancel_min_notice_minutes: int = Field(120, ge=0)  # no cancel request closer to the start
+    tutor_rating_prior_weight: float = Field(10.0, gt=0)  # C of the Bayesian ranking (reviews' worth of prior)
+
     log_level: str = "INFO"
 
     @property

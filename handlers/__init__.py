@@ -1,14 +1,14 @@
 """Transports: one module per area with its routes (`routes`) and socket events (`events`).
 
 Each module may also define `setup(ctx)` to register what it contributes at start (room checks).
-`AREAS` is the list the app factory installs.
+`areas()` is the list the app factory installs.
 """
 from __future__ import annotations
 
 from types import ModuleType
 
-from handlers import accounts, assignments, demo, notifications, rooms
+from handlers import accounts, assignments, classes, demo, notifications, rooms, sessions, tutors
 
 
 def areas() -> list[ModuleType]:
-    return [accounts, notifications, rooms, assignments, demo]
+    return [accounts, notifications, rooms, assignments, demo, tutors, sessions, classes]

@@ -67,6 +67,10 @@ def public_user(doc: dict[str, Any]) -> dict[str, Any]:
     }
     if doc["role"] == "EMPLOYEE":
         user["employeeId"] = doc.get("employeeId")
+    if doc["role"] == "TUTOR":
+        from models.tutors import profile_fields  # models.tutors builds on this module
+
+        user.update(profile_fields(doc))
     return user
 
 

@@ -35,10 +35,11 @@ def build_openapi(areas: list[Routes], prefix: str = "/api/v1") -> dict[str, Any
             parameters = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
                           for name in re.findall(r"{(\w+)}", spec.path)]
             if spec.query is not None:
+                properties = spec.query.model_json_schema()["properties"]
                 for name, field in spec.query.model_fields.items():
-                    parameters.append({"name": name, "in": "query", "required": field.is_required(),
-                                       "description": field.description or "",
-                                       "schema": spec.query.model_json_schema()["properties"].get(name, {})})
+                    public = field.alias or name
+                    parameters.append({"name": public, "in": "query", "required": field.is_required(),
+                                       "description": field.description or "", "schema": properties.get(public, {})})
             if parameters:
                 op["parameters"] = parameters
             if spec.body is not None:

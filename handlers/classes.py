@@ -1,0 +1,43 @@
+"""Classes: creation, enrolment, session generation; `room:join` of `class:<id>`."""
+from __future__ import annotations
+
+from models import classes
+from server.context import Context
+from server.http import Call, Reply, Routes
+
+routes = Routes(tag="classes")
+
+
+def setup(ctx: Context) -> None:
+    ctx.realtime.register_room_check("class", classes.may_watch)
+
+
+@routes.post("/classes", roles=("TUTOR",), body=classes.NewClass, status=201,
+             summary="Create a class with a weekly schedule")
+async def create_class(call: Call) -> Reply:
+    return Reply(await classes.create_class(call.ctx, call.user, call.body), "class.created", status=201)
+
+
+@routes.get("/classes", query=classes.ClassQuery, summary="Classes, with enrolledCount")
+async def list_classes(call: Call) -> Reply:
+    items, total = await classes.list_classes(call.ctx, call.user, call.query)
+    return Reply(items, "class.listed", total=total)
+
+
+@routes.get("/classes/{classId}", summary="A class, with enrolledCount")
+async def get_class(call: Call) -> Reply:
+    return Reply(await classes.get_class(call.ctx, call.user, call.path("classId")), "class.found")
+
+
+@routes.post("/classes/{classId}/enroll", roles=("STUDENT",), status=201,
+             summary="Enrol in a class (once, up to capacity); joins its upcoming sessions")
+async def enroll(call: Call) -> Reply:
+    return Reply(await classes.enroll(call.ctx, call.user, call.path("classId")), "class.enrolled", status=201)
+
+
+@routes.post("/classes/{classId}/sessions", roles=("TUTOR", "ADMIN"), status=201,
+             summary="Generate the class's sessions from its schedule (idempotent; conflicts reported)")
+async def generate_sessions(call: Call) -> Reply:
+    report, created = await classes.generate_sessions(call.ctx, call.user, call.path("classId"))
+    return Reply(report, "class.sessions_generated" if created else "class.sessions_up_to_date",
+                 status=201 if created else 200, params={"count": report["createdCount"]})

@@ -1,0 +1,409 @@
+"""Tutoring sessions: booking, group sessions, confirmation, completion, reminders.
+
+Lifecycle (every arrow is ONE conditional update whose filter carries the expected state):
+
+    ONE_ON_ONE (booked by a student)  PENDING --confirm--> CONFIRMED --complete--> COMPLETED
+                                         |                     |
+                                       reject              cancel request approved
+                                         v                     v
+                                      REJECTED              CANCELLED
+    GROUP (created by a tutor, or generated from a class) starts CONFIRMED.
+
+No double booking: a session first takes its interval in the tutor's calendar
+(`models.calendars`, one atomic single-document condition), then is inserted; the interval is
+given back when the session is rejected or cancelled, or when its insert fails.
+
+Reminders: when a session becomes CONFIRMED a job `session.reminder` is queued for
+SESSION_REMINDER_MINUTES before the start. The job re-reads the session when it fires and reminds
+the participants only if it is still CONFIRMED and not reminded yet; a cancelled session's
+reminder is thereby dropped without having to find it in the queue.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pymongo import ReturnDocument
+
+from models import calendars, tutors
+from models.notifications import notify
+from models.users import get_user
+from server.auth import Principal
+from server.clock import as_utc
+from server.context import Context
+from server.errors import Conflict, Forbidden, NotFound, RuleViolation
+from server.jsonutil import iso
+from server.paging import PageQuery, fetch_page, mongo_sort
+from workers.queue import Job, enqueue
+
+COLLECTION = "sessions"
+REMINDER_JOB = "session.reminder"
+ACTIVE = ("PENDING", "CONFIRMED")
+STATUSES = ("PENDING", "CONFIRMED", "REJECTED", "CANCELLED", "COMPLETED")
+READ_ALL_ROLES = ("MANAGEMENT", "ADMIN")
+MIN_DURATION, MAX_DURATION = 15, 8 * 60
+MAX_ADVANCE = timedelta(days=366)
+
+INDEXES = [
+    (COLLECTION, [("tutorId", 1), ("startTime", 1)], {}),
+    (COLLECTION, [("studentIds", 1), ("startTime", 1)], {}),
+    (COLLECTION, [("classId", 1), ("startTime", 1)], {}),
+    (COLLECTION, [("status", 1), ("startTime", 1)], {}),
+    # One session per class slot: what makes generating a class's sessions idempotent.
+    (COLLECTION, [("slotKey", 1)], {"unique": True, "sparse": True}),
+]
+
+SORTS = {"startTime": "startTime", "createdAt": "createdAt", "status": "status"}
+DEFAULT_ORDER = [("startTime", 1), ("_id", 1)]
+
+
+def utc(moment: datetime) -> datetime:
+    """Aware UTC with millisecond precision (what both stores keep)."""
+    moment = as_utc(moment).astimezone(timezone.utc)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+class _Times(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+
+    subject: str = Field(min_length=1, max_length=100)
+    startTime: datetime
+    durationMinutes: int = Field(ge=MIN_DURATION, le=MAX_DURATION)
+    note: str | None = Field(None, max_length=1000)
+
+    @field_validator("startTime")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return utc(value)
+
+
+class Booking(_Times):
+    """A student's booking of a one-on-one session."""
+
+    tutorId: str = Field(min_length=1, max_length=100)
+
+
+class GroupSession(_Times):
+    """A tutor's group session."""
+
+    title: str = Field(min_length=1, max_length=200)
+    capacity: int = Field(ge=1, le=200)
+
+
+class NewSession(BaseModel):
+    """POST /sessions as documented: a STUDENT sends a Booking, a TUTOR a GroupSession."""
+
+    model_config = ConfigDict(extra="allow")
+
+    tutorId: str | None = Field(None, description="STUDENT: the tutor to book")
+    subject: str | None = None
+    title: str | None = Field(None, description="TUTOR: the group session's title")
+    startTime: datetime | None = None
+    durationMinutes: int | None = None
+    capacity: int | None = Field(None, description="TUTOR: seats of the group session")
+    note: str | None = None
+
+
+class Rejection(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+
+    reason: str | None = Field(None, max_length=1000)
+
+
+class SessionQuery(PageQuery):
+    status: Literal["PENDING", "CONFIRMED", "REJECTED", "CANCELLED", "COMPLETED"] | None = None
+    from_: datetime | None = Field(None, alias="from", description="sessions starting at or after")
+    to: datetime | None = Field(None, description="sessions starting before")
+    classId: str | None = Field(None, max_length=100)
+    open: bool = Field(False, description="instead: upcoming group sessions anyone may join")
+
+
+def render(doc: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": doc["_id"], "type": doc["type"], "tutorId": doc["tutorId"], "studentIds": list(doc["studentIds"]),
+        "subject": doc["subject"], "title": doc.get("title"), "note": doc.get("note"),
+        "startTime": doc["startTime"], "endTime": doc["endTime"], "durationMinutes": doc["durationMinutes"],
+        "status": doc["status"], "classId": doc.get("classId"), "capacity": doc["capacity"],
+        "rejectReason": doc.get("rejectReason"), "cancelReason": doc.get("cancelReason"),
+        "createdAt": doc["createdAt"], "updatedAt": doc["updatedAt"],
+    }
+
+
+def participants(doc: dict[str, Any]) -> list[str]:
+    return [doc["tutorId"], *doc["studentIds"]]
+
+
+def is_participant(principal: Principal, doc: dict[str, Any]) -> bool:
+    return principal.id == doc["tutorId"] or principal.id in doc["studentIds"]
+
+
+def may_view(principal: Principal, doc: dict[str, Any]) -> bool:
+    return principal.role in READ_ALL_ROLES or is_participant(principal, doc)
+
+
+async def announce(ctx: Context, doc: dict[str, Any], *also: str) -> None:
+    """`session:updated` to every participant (and `also`) and to the session's topic room."""
+    await ctx.realtime.to_users("session:updated", render(doc), [*participants(doc), *also], f"session:{doc['_id']}")
+
+
+def _check_start(ctx: Context, start: datetime) -> None:
+    now = ctx.clock.now()
+    if start <= now:
+        raise RuleViolation("session.start_in_past")
+    if start > now + MAX_ADVANCE:
+        raise RuleViolation("session.start_too_far")
+
+
+def new_doc(ctx: Context, *, kind: str, status: str, tutor_id: str, student_ids: list[str], subject: str,
+            title: str | None, start: datetime, minutes: int, capacity: int, note: str | None = None,
+            class_id: str | None = None, slot_key: str | None = None) -> dict[str, Any]:
+    now = ctx.clock.now()
+    doc: dict[str, Any] = {
+        "_id": str(uuid.uuid4()), "type": kind, "status": status, "tutorId": tutor_id, "studentIds": student_ids,
+        "subject": subject, "title": title, "note": note, "startTime": start,
+        "endTime": start + timedelta(minutes=minutes), "durationMinutes": minutes, "capacity": capacity,
+        "classId": class_id, "createdAt": now, "updatedAt": now,
+    }
+    if status == "CONFIRMED":
+        doc["confirmedAt"] = now
+    if slot_key is not None:
+        doc["slotKey"] = slot_key  # absent otherwise: the unique index is sparse
+    return doc
+
+
+async def insert_with_slot(ctx: Context, doc: dict[str, Any]) -> bool:
+    """Take the session's interval in the tutor's calendar, then insert it. False when the tutor is busy.
+
+    If the insert fails (a duplicate class slot, the store going away) the interval is given back
+    before the error goes on."""
+    if not await calendars.reserve(ctx, doc["tutorId"], doc["_id"], doc["startTime"], doc["endTime"],
+                                   doc.get("slotKey")):
+        return False
+    try:
+        await ctx.db[COLLECTION].insert_one(doc)
+    except BaseException:
+        await calendars.release(ctx, doc["tutorId"], doc["_id"])
+        raise
+    return True
+
+
+def notice_params(doc: dict[str, Any]) -> dict[str, Any]:
+    """Parameters the notification texts use."""
+    return {"subject": doc["subject"], "title": doc.get("title") or doc["subject"], "start": iso(doc["startTime"])}
+
+
+async def schedule_reminder(ctx: Context, doc: dict[str, Any]) -> None:
+    at = as_utc(doc["startTime"]) - timedelta(minutes=ctx.settings.session_reminder_minutes)
+    await enqueue(ctx, REMINDER_JOB, {"sessionId": doc["_id"]}, process_at=at, job_id=f"{REMINDER_JOB}:{doc['_id']}")
+
+
+async def book_session(ctx: Context, student: Principal, booking: Booking) -> dict[str, Any]:
+    _check_start(ctx, booking.startTime)
+    await tutors.get_tutor_doc(ctx, booking.tutorId)
+    me = await get_user(ctx, student.id)
+    doc = new_doc(ctx, kind="ONE_ON_ONE", status="PENDING", tutor_id=booking.tutorId, student_ids=[student.id],
+                  subject=booking.subject, title=None, start=booking.startTime, minutes=booking.durationMinutes,
+                  capacity=1, note=booking.note)
+    if not await insert_with_slot(ctx, doc):
+        raise Conflict("session.tutor_busy")
+    await notify(ctx, [doc["tutorId"]], "session.booked", params={**notice_params(doc), "student": me["fullName"]},
+                 data={"sessionId": doc["_id"]})
+    await announce(ctx, doc)
+    return render(doc)
+
+
+async def create_group_session(ctx: Context, tutor: Principal, request: GroupSession) -> dict[str, Any]:
+    _check_start(ctx, request.startTime)
+    await tutors.get_tutor_doc(ctx, tutor.id)
+    doc = new_doc(ctx, kind="GROUP", status="CONFIRMED", tutor_id=tutor.id, student_ids=[], subject=request.subject,
+                  title=request.title, start=request.startTime, minutes=request.durationMinutes,
+                  capacity=request.capacity, note=request.note)
+    if not await insert_with_slot(ctx, doc):
+        raise Conflict("session.tutor_busy")
+    await schedule_reminder(ctx, doc)
+    await announce(ctx, doc)
+    return render(doc)
+
+
+async def find_session(ctx: Context, session_id: str) -> dict[str, Any]:
+    doc = await ctx.db[COLLECTION].find_one({"_id": session_id})
+    if doc is None:
+        raise NotFound("session.not_found")
+    return doc
+
+
+async def get_session(ctx: Context, principal: Principal, session_id: str) -> dict[str, Any]:
+    doc = await find_session(ctx, session_id)
+    if not may_view(principal, doc):
+        raise Forbidden()
+    return render(doc)
+
+
+async def list_sessions(ctx: Context, principal: Principal, query: SessionQuery) -> tuple[list[dict[str, Any]], int]:
+    where: dict[str, Any] = {}
+    if query.open:
+        where.update({"type": "GROUP", "classId": None, "status": "CONFIRMED", "startTime": {"$gt": ctx.clock.now()}})
+    elif principal.role not in READ_ALL_ROLES:
+        where["$or"] = [{"tutorId": principal.id}, {"studentIds": principal.id}]
+    if query.status:
+        where["status"] = query.status
+    if query.classId:
+        where["classId"] = query.classId
+    if query.from_ or query.to:
+        window = where.setdefault("startTime", {})
+        if query.from_:
+            window["$gte"] = utc(query.from_)
+        if query.to:
+            window["$lt"] = utc(query.to)
+    docs, total = await fetch_page(ctx.db[COLLECTION], where, query, mongo_sort(query.sort, SORTS, DEFAULT_ORDER))
+    return [render(d) for d in docs], total
+
+
+async def _tutor_transition(ctx: Context, principal: Principal, session_id: str, expected: str,
+                            changes: dict[str, Any], *, time_rule: dict[str, Any] | None = None,
+                            time_key: str = "") -> dict[str, Any]:
+    """Move a session of the caller's (the tutor's) from `expected` in one conditional update.
+
+    When nothing matched, the session is re-read to say why: not found (404), not yours (403),
+    not in the expected state (409), or the time rule (400)."""
+    where: dict[str, Any] = {"_id": session_id, "status": expected}
+    if time_rule:
+        where["startTime"] = time_rule
+    if not principal.is_admin:
+        where["tutorId"] = principal.id
+    doc = await ctx.db[COLLECTION].find_one_and_update(
+        where, {"$set": {**changes, "updatedAt": ctx.clock.now()}}, return_document=ReturnDocument.AFTER)
+    if doc is not None:
+        return doc
+    current = await find_session(ctx, session_id)
+    if not principal.is_admin and current["tutorId"] != principal.id:
+        raise Forbidden()
+    if current["status"] != expected or time_rule is None:
+        raise Conflict("session.wrong_status", status=current["status"], expected=expected)
+    raise RuleViolation(time_key)
+
+
+async def confirm_session(ctx: Context, principal: Principal, session_id: str) -> dict[str, Any]:
+    now = ctx.clock.now()
+    doc = await _tutor_transition(ctx, principal, session_id, "PENDING",
+                                  {"status": "CONFIRMED", "confirmedAt": now},
+                                  time_rule={"$gt": now}, time_key="session.already_started")
+    await schedule_reminder(ctx, doc)
+    await notify(ctx, doc["studentIds"], "session.confirmed", params=notice_params(doc), data={"sessionId": doc["_id"]})
+    await announce(ctx, doc)
+    return render(doc)
+
+
+async def reject_session(ctx: Context, principal: Principal, session_id: str, rejection: Rejection) -> dict[str, Any]:
+    now = ctx.clock.now()
+    doc = await _tutor_transition(ctx, principal, session_id, "PENDING",
+                                  {"status": "REJECTED", "rejectedAt": now, "rejectReason": rejection.reason})
+    await calendars.release(ctx, doc["tutorId"], doc["_id"])
+    await _close_cancel_requests(ctx, doc["_id"])
+    await notify(ctx, doc["studentIds"], "session.rejected", params={**notice_params(doc), "reason": rejection.reason or "-"},
+                 data={"sessionId": doc["_id"]})
+    await announce(ctx, doc)
+    return render(doc)
+
+
+async def complete_session(ctx: Context, principal: Principal, session_id: str) -> dict[str, Any]:
+    now = ctx.clock.now()
+    doc = await _tutor_transition(ctx, principal, session_id, "CONFIRMED",
+                                  {"status": "COMPLETED", "completedAt": now},
+                                  time_rule={"$lte": now}, time_key="session.not_started_yet")
+    await tutors.count_completed_session(ctx, doc["tutorId"])
+    await _close_cancel_requests(ctx, doc["_id"])
+    await notify(ctx, doc["studentIds"], "session.completed", params=notice_params(doc), data={"sessionId": doc["_id"]})
+    await announce(ctx, doc)
+    return render(doc)
+
+
+async def join_session(ctx: Context, student: Principal, session_id: str) -> dict[str, Any]:
+    current = await find_session(ctx, session_id)
+    if current["type"] != "GROUP":
+        raise RuleViolation("session.not_group")
+    if current.get("classId"):
+        raise RuleViolation("session.class_session")
+    now = ctx.clock.now()
+    # Capacity never changes, so "a seat is left" is a condition on the array itself.
+    doc = await ctx.db[COLLECTION].find_one_and_update(
+        {"_id": session_id, "status": "CONFIRMED", "startTime": {"$gt": now}, "studentIds": {"$ne": student.id},
+         f"studentIds.{current['capacity'] - 1}": {"$exists": False}},
+        {"$push": {"studentIds": student.id}, "$set": {"updatedAt": now}}, return_document=ReturnDocument.AFTER)
+    if doc is None:
+        current = await find_session(ctx, session_id)
+        if student.id in current["studentIds"]:
+            raise Conflict("session.already_joined")
+        if current["status"] != "CONFIRMED":
+            raise Conflict("session.wrong_status", status=current["status"], expected="CONFIRMED")
+        if as_utc(current["startTime"]) <= now:
+            raise RuleViolation("session.already_started")
+        raise Conflict("session.full")
+    me = await get_user(ctx, student.id)
+    await notify(ctx, [doc["tutorId"]], "session.joined", params={**notice_params(doc), "student": me["fullName"]},
+                 data={"sessionId": doc["_id"]})
+    await announce(ctx, doc)
+    return render(doc)
+
+
+async def cancel_session(ctx: Context, session_id: str, reason: str) -> dict[str, Any] | None:
+    """An active session becomes CANCELLED and frees its interval; None if it was no longer active."""
+    now = ctx.clock.now()
+    doc = await ctx.db[COLLECTION].find_one_and_update(
+        {"_id": session_id, "status": {"$in": list(ACTIVE)}},
+        {"$set": {"status": "CANCELLED", "cancelledAt": now, "cancelReason": reason, "updatedAt": now}},
+        return_document=ReturnDocument.AFTER)
+    if doc is None:
+        return None
+    await calendars.release(ctx, doc["tutorId"], doc["_id"])
+    await _close_cancel_requests(ctx, doc["_id"])
+    await announce(ctx, doc)
+    return doc
+
+
+async def remove_student(ctx: Context, session_id: str, student_id: str) -> dict[str, Any] | None:
+    """A student leaves a group session (their cancellation approved); the session goes on."""
+    doc = await ctx.db[COLLECTION].find_one_and_update(
+        {"_id": session_id, "studentIds": student_id},
+        {"$pull": {"studentIds": student_id}, "$set": {"updatedAt": ctx.clock.now()}},
+        return_document=ReturnDocument.AFTER)
+    if doc is not None:
+        await announce(ctx, doc, student_id)
+    return doc
+
+
+async def _close_cancel_requests(ctx: Context, session_id: str) -> None:
+    from models import cancel_requests  # it builds on this module
+
+    await cancel_requests.close_open_requests(ctx, session_id)
+
+
+async def add_student_to_class_sessions(ctx: Context, class_id: str, student_id: str) -> int:
+    """A later enrolment joins the class's upcoming active sessions."""
+    result = await ctx.db[COLLECTION].update_many(
+        {"classId": class_id, "startTime": {"$gt": ctx.clock.now()}, "status": {"$in": list(ACTIVE)}},
+        {"$addToSet": {"studentIds": student_id}, "$set": {"updatedAt": ctx.clock.now()}})
+    return result.modified_count
+
+
+async def send_reminder(ctx: Context, job: Job) -> None:
+    """The `session.reminder` job: remind the participants if the session is still CONFIRMED.
+
+    Idempotent: the notification's job id derives from this job's id (a redelivery creates the same
+    notifications, which the notification worker stores once), and `remindedAt` stops later runs."""
+    doc = await ctx.db[COLLECTION].find_one({"_id": job.payload.get("sessionId")})
+    now = ctx.clock.now()
+    if doc is None or doc["status"] != "CONFIRMED" or doc.get("remindedAt") or as_utc(doc["startTime"]) <= now:
+        return
+    minutes = max(0, int((as_utc(doc["startTime"]) - now).total_seconds() // 60))
+    await notify(ctx, participants(doc), "session.reminder", params={**notice_params(doc), "minutes": minutes},
+                 data={"sessionId": doc["_id"]}, job_id=f"{job.id}:notify")
+    await ctx.db[COLLECTION].update_one({"_id": doc["_id"], "remindedAt": None}, {"$set": {"remindedAt": now}})
+
+
+async def may_watch(ctx: Context, principal: Principal, session_id: str) -> bool:
+    """The `room:join` check for `session:<id>`."""
+    doc = await ctx.db[COLLECTION].find_one({"_id": session_id}, {"tutorId": 1, "studentIds": 1})
+    return doc is not None and may_view(principal, doc)

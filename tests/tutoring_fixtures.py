@@ -1,0 +1,88 @@
+"""Helpers shared by the tutoring tests (tutors, sessions, cancel requests, classes)."""
+from __future__ import annotations
+
+import asyncio
+import inspect
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from server.clock import FakeClock
+from server.jsonutil import iso
+from tests.helpers import Api, User
+
+
+def later(clock: FakeClock, **delta: float) -> str:
+    """An ISO time `delta` after the fake clock's now."""
+    return iso(clock.now() + timedelta(**delta))
+
+
+def parse(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+async def tutor(api: Api, full_name: str = "Nguyen Van Tutor", subjects: tuple[str, ...] = ("Math",),
+                hourly_rate: float = 200000, bio: str = "Experienced tutor") -> User:
+    user = await api.user("TUTOR", fullName=full_name)
+    reply = await api.put("/tutors/me", {"subjects": list(subjects), "bio": bio, "hourlyRate": hourly_rate},
+                          token=user.token)
+    assert reply.status == 200, reply.body
+    return user
+
+
+async def book(api: Api, student: User, tutor_id: str, start: str, minutes: int = 60,
+               subject: str = "Math") -> Any:
+    return await api.post("/sessions", {"tutorId": tutor_id, "subject": subject, "startTime": start,
+                                        "durationMinutes": minutes}, token=student.token)
+
+
+async def notifications(api: Api, user: User) -> list[dict[str, Any]]:
+    reply = await api.get("/notifications", token=user.token, params={"size": 100})
+    assert reply.status == 200, reply.body
+    return reply.data
+
+
+async def kinds(api: Api, user: User) -> list[str]:
+    return [n["type"] for n in await notifications(api, user)]
+
+
+async def of_kind(api: Api, user: User, kind: str) -> list[dict[str, Any]]:
+    """The user's notifications of one type (notifications made at one fake instant tie on createdAt)."""
+    return [n for n in await notifications(api, user) if n["type"] == kind]
+
+
+async def relogin(api: Api, *users: User) -> list[User]:
+    """Fresh tokens after the fake clock moved past the access-token lifetime."""
+    return [await api.login(u.username, u.password) for u in users]
+
+
+@pytest.fixture
+def interleaving(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every embedded-store operation first yields to the event loop.
+
+    In-memory operations never suspend, so concurrent requests would otherwise only interleave at
+    Redis calls; with this, they interleave between any two store operations, as they do against a
+    real MongoDB, and a read-check-write race would show (checked: a booking that reads the
+    calendar and then pushes fails the 12-bookings test under this fixture). No effect when
+    MONGODB_URL is set."""
+    from server import embedded_store
+
+    # A few loop turns: enough for other requests' Redis round trips to complete meanwhile.
+    yields = 20
+
+    original = embedded_store.EmbeddedCollection.__getattr__
+
+    def yielding(self: Any, name: str) -> Any:
+        target = original(self, name)
+        if not inspect.iscoroutinefunction(target):
+            return target
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            for _ in range(yields):
+                await asyncio.sleep(0)
+            return await target(*args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(embedded_store.EmbeddedCollection, "__getattr__", yielding)
