@@ -27,8 +27,9 @@ from models.users import get_user
 from server.auth import Principal
 from server.clock import as_utc
 from server.context import Context
-from server.errors import Conflict, Forbidden, NotFound, RuleViolation
+from server.errors import Conflict, Forbidden, RuleViolation
 from server.paging import PageQuery, fetch_page
+from server.documents import find_or_404
 
 COLLECTION = "cancel_requests"
 INDEXES = [
@@ -125,10 +126,7 @@ async def create_request(ctx: Context, principal: Principal, session_id: str,
 
 
 async def _find(ctx: Context, request_id: str) -> dict[str, Any]:
-    doc = await ctx.db[COLLECTION].find_one({"_id": request_id})
-    if doc is None:
-        raise NotFound("cancel_request.not_found")
-    return doc
+    return await find_or_404(ctx.db[COLLECTION], request_id, "cancel_request.not_found")
 
 
 async def _decide(ctx: Context, principal: Principal, request_id: str, status: str,

@@ -30,9 +30,10 @@ from models.notifications import notify
 from models.users import get_user
 from server.auth import Principal
 from server.context import Context
-from server.errors import Conflict, Forbidden, NotFound, RuleViolation
+from server.errors import Conflict, Forbidden, RuleViolation
 from server.jsonutil import iso
 from server.paging import PageQuery, fetch_page, mongo_sort
+from server.documents import find_or_404
 
 COLLECTION = "classes"
 INDEXES = [
@@ -143,10 +144,7 @@ async def create_class(ctx: Context, tutor: Principal, request: NewClass) -> dic
 
 
 async def find_class(ctx: Context, class_id: str) -> dict[str, Any]:
-    doc = await ctx.db[COLLECTION].find_one({"_id": class_id})
-    if doc is None:
-        raise NotFound("class.not_found")
-    return doc
+    return await find_or_404(ctx.db[COLLECTION], class_id, "class.not_found")
 
 
 async def get_class(ctx: Context, principal: Principal, class_id: str) -> dict[str, Any]:

@@ -33,9 +33,10 @@ from models.users import get_user
 from server.auth import Principal
 from server.clock import as_utc
 from server.context import Context
-from server.errors import Conflict, Forbidden, NotFound, RuleViolation
+from server.errors import Conflict, Forbidden, RuleViolation
 from server.jsonutil import iso
 from server.paging import PageQuery, fetch_page, mongo_sort
+from server.documents import find_or_404
 from workers.queue import Job, enqueue
 
 COLLECTION = "sessions"
@@ -228,10 +229,7 @@ async def create_group_session(ctx: Context, tutor: Principal, request: GroupSes
 
 
 async def find_session(ctx: Context, session_id: str) -> dict[str, Any]:
-    doc = await ctx.db[COLLECTION].find_one({"_id": session_id})
-    if doc is None:
-        raise NotFound("session.not_found")
-    return doc
+    return await find_or_404(ctx.db[COLLECTION], session_id, "session.not_found")
 
 
 async def get_session(ctx: Context, principal: Principal, session_id: str) -> dict[str, Any]:

@@ -11,9 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pymongo.errors import DuplicateKeyError
 
 from server.context import Context
-from server.errors import BadCredentials, Conflict, NotFound
+from server.errors import BadCredentials, Conflict
 from server.passwords import hash_password, verify_password
 from server.ratelimit import enforce
+from server.documents import find_or_404
 
 log = logging.getLogger(__name__)
 
@@ -117,10 +118,7 @@ async def authenticate(ctx: Context, credentials: Credentials) -> dict[str, Any]
 
 
 async def get_user(ctx: Context, user_id: str) -> dict[str, Any]:
-    doc = await ctx.db[COLLECTION].find_one({"_id": user_id})
-    if not doc:
-        raise NotFound("auth.user_not_found")
-    return doc
+    return await find_or_404(ctx.db[COLLECTION], user_id, "auth.user_not_found")
 
 
 async def users_by_ids(ctx: Context, user_ids: list[str]) -> dict[str, dict[str, Any]]:

