@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from handlers import accounts, notifications, rooms
+from handlers import accounts, chat, notifications, presence, rooms
 
 
 def areas() -> list[ModuleType]:
-    return [accounts, notifications, rooms]
+    return [accounts, notifications, rooms, chat, presence]
