@@ -4,11 +4,13 @@ The rules, and how each one holds under concurrency:
 
 - Order. A conversation keeps `lastSeq`; a message takes its `seq` with one `$inc` of it, so seqs
   are 1, 2, 3... per conversation with no duplicate and no gap, however many senders race.
-- Once only. A send first reserves its (conversationId, senderId, clientMessageId) with an insert
-  that a unique index guards, and only the request that made the reservation takes a seq. A resend
-  (retry, reconnect, double click), even one racing the first request, gets the first message back
-  and never burns a seq. A send without clientMessageId uses the message id in its place.
-  A message is visible (history, sync, lastMessage) once it has its seq.
+- Once only. A message sent with a clientMessageId has the id `uuid5(conversationId, senderId,
+  clientMessageId)`, so the primary key is the unique index on that triple: one lookup finds a
+  resend, and one insert either reserves the message or fails as a duplicate (no secondary unique
+  index to maintain, and the embedded store needs no scan). Only the request whose insert made the
+  reservation takes a seq: a resend (retry, reconnect, double click), even one racing the first
+  request, gets the first message back and never burns a seq. A message without clientMessageId
+  gets a random UUID. A message is visible (history, sync, lastMessage) once it has its seq.
 - Unread. Each member has a read pointer `reads.<userId>` (only ever raised, with `$max`); the
   unread count is `lastSeq - lastReadSeq`, no counter per message per member. Sending raises the
   sender's pointer to their message (replying means you have read the conversation), so your own
@@ -51,7 +53,6 @@ MESSAGES = "messages"
 INDEXES = [
     (CONVERSATIONS, [("directKey", 1)], {"unique": True, "sparse": True}),
     (CONVERSATIONS, [("memberIds", 1), ("lastActivityAt", -1)], {}),
-    (MESSAGES, [("conversationId", 1), ("senderId", 1), ("clientMessageId", 1)], {"unique": True}),
     (MESSAGES, [("conversationId", 1), ("seq", -1)], {}),
 ]
 
@@ -68,7 +69,18 @@ STALE_RESERVATION = timedelta(seconds=10)
 REPLAY_WAIT_SECONDS = 2.0
 REPLAY_POLL_SECONDS = 0.02
 
+# Names the ids of messages sent with a clientMessageId (see message_id); never change it.
+MESSAGE_ID_NAMESPACE = uuid.UUID("6f1d6c2e-3b0a-4c59-9a47-1f5d2b8e7c31")
+
 Id = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+def message_id(conversation_id: str, sender_id: str, client_message_id: str | None) -> str:
+    """The id of a message: derived from (conversation, sender, clientMessageId) when there is one,
+    so that a resend names the same document; random otherwise."""
+    if client_message_id is None:
+        return str(uuid.uuid4())
+    return str(uuid.uuid5(MESSAGE_ID_NAMESPACE, "\x1f".join((conversation_id, sender_id, client_message_id))))
 
 
 def room(conversation_id: str) -> str:
@@ -236,23 +248,21 @@ async def send_message(ctx: Context, principal: Principal, conversation_id: str,
     conversation = await _member_doc(ctx, principal, conversation_id,
                                      {"memberIds": 1, "type": 1, "title": 1})
     client_id = request.clientMessageId
+    new_id = message_id(conversation_id, principal.id, client_id)
     if client_id:
-        existing = await ctx.db[MESSAGES].find_one(
-            {"conversationId": conversation_id, "senderId": principal.id, "clientMessageId": client_id})
+        existing = await ctx.db[MESSAGES].find_one({"_id": new_id})
         if existing is not None:  # a resend: the first message, not a copy (and not rate limited)
             return await _replayed(ctx, conversation, existing)
     await take(ctx, f"chat:{principal.id}", limit=ctx.settings.chat_rate_limit_messages,
                window_seconds=ctx.settings.chat_rate_limit_window_seconds, message_key="chat.rate_limited")
     now = ctx.clock.now()
-    message_id = str(uuid.uuid4())
-    reservation = {"_id": message_id, "conversationId": conversation_id, "senderId": principal.id,
-                   "clientMessageId": client_id or message_id, "body": request.body, "seq": None,
+    reservation = {"_id": new_id, "conversationId": conversation_id, "senderId": principal.id,
+                   "clientMessageId": client_id, "body": request.body, "seq": None,
                    "createdAt": now, "reservedAt": now}
     try:
         await ctx.db[MESSAGES].insert_one(reservation)
     except DuplicateKeyError:  # the same resend raced us and reserved first
-        existing = await ctx.db[MESSAGES].find_one(
-            {"conversationId": conversation_id, "senderId": principal.id, "clientMessageId": client_id})
+        existing = await ctx.db[MESSAGES].find_one({"_id": new_id})
         if existing is None:
             raise Conflict("chat.send_in_progress") from None
         return await _replayed(ctx, conversation, existing)

@@ -11,8 +11,9 @@ async def test_a_reservation_left_by_a_dead_request_is_taken_over_by_the_resend(
     cid = (await api.post("/conversations", {"participantIds": [b.id]}, token=a.token)).data["id"]
     sock_b = await sockets(b.token)
     # A request reserved clientMessageId "m-1" and died before taking a seq.
+    dead_id = chat.message_id(cid, a.id, "m-1")
     await ctx.db[chat.MESSAGES].insert_one({
-        "_id": "dead-1", "conversationId": cid, "senderId": a.id, "clientMessageId": "m-1", "body": "hello",
+        "_id": dead_id, "conversationId": cid, "senderId": a.id, "clientMessageId": "m-1", "body": "hello",
         "seq": None, "createdAt": clock.now(), "reservedAt": clock.now()})
     url = f"/conversations/{cid}/messages"
     assert (await api.get(url, token=a.token)).data == []  # not visible before it has its seq
@@ -26,8 +27,8 @@ async def test_a_reservation_left_by_a_dead_request_is_taken_over_by_the_resend(
     # Once the reservation is stale, the resend completes it: same message, first seq, delivered.
     clock.advance(seconds=chat.STALE_RESERVATION.total_seconds())
     done = await api.post(url, {"body": "hello again", "clientMessageId": "m-1"}, token=a.token)
-    assert done.status == 201 and done.data["id"] == "dead-1" and done.data["seq"] == 1
+    assert done.status == 201 and done.data["id"] == dead_id and done.data["seq"] == 1
     assert done.data["body"] == "hello"
-    assert (await sock_b.wait_for("chat:message"))["id"] == "dead-1"
+    assert (await sock_b.wait_for("chat:message"))["id"] == dead_id
     nxt = await api.post(url, {"body": "next"}, token=a.token)
     assert nxt.data["seq"] == 2
