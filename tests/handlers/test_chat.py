@@ -306,3 +306,14 @@ async def test_offline_member_gets_one_pending_notification_per_conversation(api
     await jobs.run()
     notes_b = (await api.get("/notifications", token=b.token)).data
     assert sorted(n["body"] for n in notes_b) == ["Nhóm học: tin 0", "Nhóm học: tin 3"]
+
+
+async def test_concurrent_requests_for_the_same_pair_make_one_direct_conversation(api: Api) -> None:
+    a, b = await api.user(), await api.user()
+    replies = await asyncio.gather(*(api.post("/conversations", {"participantIds": [b.id]}, token=a.token)
+                                     for _ in range(5)),
+                                   *(api.post("/conversations", {"participantIds": [a.id]}, token=b.token)
+                                     for _ in range(5)))
+    assert len({r.data["id"] for r in replies}) == 1
+    assert sorted(r.status for r in replies).count(201) == 1
+    assert (await api.get("/conversations", token=a.token)).body["totalItems"] == 1
