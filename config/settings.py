@@ -52,6 +52,13 @@ class Settings(BaseSettings):
     session_cancel_min_notice_minutes: int = Field(120, ge=0)  # no cancel request closer to the start
     tutor_rating_prior_weight: float = Field(10.0, gt=0)  # C of the Bayesian ranking (reviews' worth of prior)
 
+    # Chat and presence (issue 5)
+    chat_rate_limit_messages: int = Field(30, ge=1)  # messages per user per window (REST and socket together)
+    chat_rate_limit_window_seconds: float = Field(10.0, gt=0)
+    chat_offline_notice_ttl_seconds: int = Field(86400, ge=1)  # longest a "new messages" notice blocks the next
+    presence_ttl_seconds: float = Field(60.0, gt=0)  # a connection not refreshed for this long is offline
+    presence_refresh_seconds: float = Field(20.0, gt=0)  # how often each process refreshes its connections
+
     log_level: str = "INFO"
 
     @property

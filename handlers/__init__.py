@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from handlers import accounts, assignments, classes, demo, notifications, rooms, sessions, tutors
+from handlers import accounts, assignments, chat, classes, demo, notifications, presence, rooms, sessions, tutors
 
 
 def areas() -> list[ModuleType]:
-    return [accounts, notifications, rooms, assignments, demo, tutors, sessions, classes]
+    return [accounts, notifications, rooms, assignments, demo, tutors, sessions, classes, chat, presence]

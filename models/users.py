@@ -13,7 +13,7 @@ from pymongo.errors import DuplicateKeyError
 from server.context import Context
 from server.errors import BadCredentials, Conflict
 from server.passwords import hash_password, verify_password
-from server.ratelimit import enforce
+from server.ratelimit import take
 from server.documents import find_or_404
 
 log = logging.getLogger(__name__)
@@ -108,8 +108,8 @@ async def authenticate(ctx: Context, credentials: Credentials) -> dict[str, Any]
     """The account for a username-or-email and password; one vague 401 whatever was wrong."""
     key = credentials.username.strip().lower()
     # Against password guessing: a bounded number of attempts per account name and window.
-    await enforce(ctx, f"login:{key}", ctx.settings.login_attempts_per_window, ctx.settings.login_window_seconds,
-                  "auth.too_many_attempts")
+    await take(ctx, f"login:{key}", limit=ctx.settings.login_attempts_per_window,
+               window_seconds=ctx.settings.login_window_seconds, message_key="auth.too_many_attempts")
     doc = await ctx.db[COLLECTION].find_one({"$or": [{"usernameKey": key}, {"email": key}]})
     if not await verify_password(ctx.settings, doc["passwordHash"] if doc else None, credentials.password):
         raise BadCredentials()

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 SIO_KEY = web.AppKey("sio", socketio.AsyncServer)
 BACKGROUND_KEY = web.AppKey("background", list)
+STOPPERS_KEY = web.AppKey("stoppers", list)
 
 
 def resolve_settings(settings: Settings) -> Settings:
@@ -85,6 +86,7 @@ async def create_app(settings: Settings, *, clock: SystemClock | None = None, ru
             module.setup(ctx)
         module.routes.install(app)
     install_sockets(sio, ctx, [m.events for m in modules if hasattr(m, "events")])
+    _install_area_lifecycles(app, ctx, modules)
     openapi = build_openapi([m.routes for m in modules])
     _install_ops_routes(app, openapi)
 
@@ -118,6 +120,29 @@ async def create_app(settings: Settings, *, clock: SystemClock | None = None, ru
     app.on_shutdown.append(on_shutdown)
     app.on_cleanup.append(on_cleanup)
     return app
+
+
+def _install_area_lifecycles(app: web.Application, ctx: Context, modules: list[Any]) -> None:
+    """An area may define `async def start(ctx)` for what must run in every server process while it
+    serves (e.g. presence heartbeats); it returns an async callable that stops it. Started when the
+    app starts, stopped at shutdown before the sockets are closed (in reverse order)."""
+    app[STOPPERS_KEY] = []
+    starters = [m.start for m in modules if hasattr(m, "start")]
+    if not starters:
+        return
+
+    async def start_areas(app: web.Application) -> None:
+        for start in starters:
+            app[STOPPERS_KEY].append(await start(ctx))
+
+    async def stop_areas(app: web.Application) -> None:
+        for stop in reversed(app[STOPPERS_KEY]):
+            with contextlib.suppress(Exception):
+                await stop()
+        app[STOPPERS_KEY].clear()
+
+    app.on_startup.append(start_areas)
+    app.on_shutdown.append(stop_areas)
 
 
 def _install_ops_routes(app: web.Application, openapi: dict[str, Any]) -> None:

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import mongomock
-from bson import json_util
+from bson import ObjectId, json_util
+from mongomock.filtering import filter_applies
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +64,30 @@ class EmbeddedCursor:
         return None
 
 
+def _install_id_lookup(collection: Any) -> None:
+    """mongomock answers every query, update and delete by scanning all documents; a filter that
+    names one `_id` (as most single-document updates do) needs one dict lookup instead. The filter
+    is still applied to that document, so the result is the same, only O(1)."""
+    scan = collection._iter_documents
+    store = collection._store
+
+    def iter_documents(filter: Any) -> Any:
+        if isinstance(filter, dict):
+            key = filter.get("_id")
+            if isinstance(key, (str, int, ObjectId)) and not isinstance(key, bool):
+                try:
+                    doc = store[key]
+                except KeyError:
+                    return iter(())
+                return iter((doc,) if filter_applies(filter, doc) else ())
+        return scan(filter)
+
+    collection._iter_documents = iter_documents
+
+
 class EmbeddedCollection:
     def __init__(self, collection: Any, on_write: Any) -> None:
+        _install_id_lookup(collection)
         self._collection = collection
         self._on_write = on_write
         self.name = collection.name

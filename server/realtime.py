@@ -74,3 +74,15 @@ class Realtime:
         if not sep or not ident or check is None:
             return False
         return await check(ctx, principal, ident)
+
+    async def emit_once(self, event: str, data: Any, rooms: Iterable[str]) -> None:
+        """One emit addressed to the union of `rooms`: a socket sitting in several of them gets the
+        event once, and a multi-process deployment publishes one Redis message instead of one per
+        room (Socket.IO's managers resolve a list of rooms to distinct sockets)."""
+        targets = list(dict.fromkeys(rooms))
+        if not targets:
+            return
+        try:
+            await self._emitter.emit(event, jsonable(data), room=targets, namespace="/")
+        except Exception:  # a realtime hiccup must never undo a committed change
+            log.exception("realtime: emit %s to %d rooms failed", event, len(targets))

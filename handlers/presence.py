@@ -1,0 +1,110 @@
+"""Presence: connections are registered on connect and removed on disconnect, a heartbeat in every
+server process keeps its sockets' entries alive (and sweeps those of dead processes), and
+`GET /presence` answers who is online."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any, Awaitable, Callable
+
+from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic_core import PydanticCustomError
+
+from models import chat, presence
+from server.auth import Principal
+from server.context import Context
+from server.http import Call, Reply, Routes
+from server.realtime import user_room
+from server.sockets import SocketEvents
+
+log = logging.getLogger(__name__)
+
+routes = Routes(tag="presence")
+events = SocketEvents()
+
+MAX_USER_IDS = 200
+_USER_ROOM_PREFIX = user_room("")
+
+
+class PresenceQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    userIds: str
+
+    @field_validator("userIds")
+    @classmethod
+    def _ids(cls, value: str) -> str:
+        if len([i for i in value.split(",") if i.strip()]) > MAX_USER_IDS:
+            raise PydanticCustomError("chat.too_many_user_ids", "Too many user ids", {"max": MAX_USER_IDS})
+        return value
+
+    @property
+    def ids(self) -> list[str]:
+        return list(dict.fromkeys(i.strip() for i in self.userIds.split(",") if i.strip()))
+
+
+@routes.get("/presence", query=PresenceQuery, summary="Who is online: userIds=a,b -> {id: {online, lastSeen}}")
+async def get_presence(call: Call) -> Reply:
+    return Reply(await presence.presence_of(call.ctx, call.query.ids), "chat.presence_retrieved")
+
+
+async def _announce(ctx: Context, change: presence.Change | None) -> None:
+    if change is not None:
+        await chat.announce_presence(ctx, change)
+
+
+@events.on_connect
+async def connected(ctx: Context, sid: str, principal: Principal) -> None:
+    try:
+        await _announce(ctx, await presence.connect(ctx, principal.id, sid))
+    except Exception:  # presence trouble must not refuse a connection
+        log.exception("presence: registering %s failed", sid)
+
+
+@events.on_disconnect
+async def disconnected(ctx: Context, sid: str, principal: Principal) -> None:
+    await _announce(ctx, await presence.disconnect(ctx, principal.id, sid))
+
+
+def local_connections(sio: Any) -> list[tuple[str, str]]:
+    """`(userId, sid)` of every socket this process holds (each sits in its `user:` room)."""
+    rooms = getattr(getattr(sio, "manager", None), "rooms", {}).get("/", {})
+    return [(name[len(_USER_ROOM_PREFIX):], sid) for name, members in list(rooms.items())
+            if isinstance(name, str) and name.startswith(_USER_ROOM_PREFIX) for sid in list(members)]
+
+
+async def beat(ctx: Context, sio: Any) -> None:
+    """One heartbeat of this process: refresh its sockets (one script run), re-register any that a
+    sweep dropped while the process stalled, then sweep connections of processes that died."""
+    for user_id, sid in await presence.refresh(ctx, local_connections(sio)):
+        if sio.manager.is_connected(sid, "/"):
+            await _announce(ctx, await presence.connect(ctx, user_id, sid))
+    for change in await presence.sweep(ctx):
+        await _announce(ctx, change)
+
+
+async def start(ctx: Context) -> Callable[[], Awaitable[None]]:
+    """Run the heartbeat every PRESENCE_REFRESH_SECONDS while this server process serves."""
+    sio = ctx.realtime.emitter
+    interval = ctx.settings.presence_refresh_seconds
+    if interval >= ctx.settings.presence_ttl_seconds:
+        interval = ctx.settings.presence_ttl_seconds / 3
+        log.warning("presence: PRESENCE_REFRESH_SECONDS must be below PRESENCE_TTL_SECONDS; using %.1f", interval)
+
+    async def heartbeat_forever() -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await beat(ctx, sio)
+            except Exception:
+                log.exception("presence: heartbeat failed")
+
+    task = asyncio.create_task(heartbeat_forever())
+
+    async def stop() -> None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    return stop
