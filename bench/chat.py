@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Chat benchmark: N Socket.IO clients in group conversations on one server process.
 
-    .venv/bin/python bench/chat.py                       # 100 clients, groups of 10, 1 msg/s each, 15 s
-    .venv/bin/python bench/chat.py --clients 200 --rate 2 --duration 30
+    .venv/bin/python -m bench.chat                       # 100 clients, groups of 10, 1 msg/s each, 15 s
+    .venv/bin/python -m bench.chat --clients 200 --rate 2 --duration 30
 
 The bench starts its own `python run.py serve` (embedded store and embedded Redis in a temporary
 DATA_DIR), creates the users over REST, puts them in conversations of `--group`, connects one
