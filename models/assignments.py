@@ -326,12 +326,6 @@ async def _ensure_may_read_employee(ctx: Context, principal: Principal, employee
         raise Forbidden()
 
 
-def _sort(sort: str | None, allowed: dict[str, str], default: list[tuple[str, int]]) -> list[tuple[str, int]]:
-    """Spring-style sort with an `_id` tiebreak (so pages never overlap), each field once."""
-    seen: set[str] = set()
-    return [(f, d) for f, d in mongo_sort(sort, allowed, default + [("_id", 1)]) if not (f in seen or seen.add(f))]
-
-
 def status_filter(value: str | None) -> str | None:
     """A known status filters; anything else is ignored, as the seed's TC_ASSIGNMENT_003 requires."""
     status = (value or "").strip().upper()
@@ -345,7 +339,7 @@ async def list_for_employee(ctx: Context, principal: Principal, employee_id: str
     status = status_filter(query.status)
     if status:
         where["status"] = status
-    order = _sort(query.sort, ASSIGNMENT_SORTS, ASSIGNMENT_ORDER)
+    order = mongo_sort(query.sort, ASSIGNMENT_SORTS, ASSIGNMENT_ORDER)
     docs, total = await fetch_page(ctx.db[ASSIGNMENTS], where, query, order)
     return await _items(ctx, docs), total
 
@@ -486,7 +480,7 @@ async def list_bookings(ctx: Context, principal: Principal, query: BookingQuery)
         where["customerId"] = principal.id
     if query.status:
         where["status"] = query.status
-    order = _sort(query.sort, BOOKING_SORTS, BOOKING_ORDER)
+    order = mongo_sort(query.sort, BOOKING_SORTS, BOOKING_ORDER)
     bookings, total = await fetch_page(ctx.db[BOOKINGS], where, query, order)
     assignments = await (ctx.db[ASSIGNMENTS].find({"bookingId": {"$in": [b["_id"] for b in bookings]}})
                          .sort([("assignedAt", 1), ("_id", 1)]).to_list(None))

@@ -23,7 +23,7 @@ from models.users import ids_with_role
 from server.context import Context
 from server.errors import NotFound
 from server.i18n import translate
-from server.paging import PageQuery
+from server.paging import PageQuery, fetch_page
 from workers.queue import Job, enqueue
 
 log = logging.getLogger(__name__)
@@ -88,9 +88,7 @@ async def list_notifications(ctx: Context, user_id: str, query: NotificationQuer
     where: dict[str, Any] = {"userId": user_id}
     if query.unreadOnly:
         where["read"] = False
-    total = await ctx.db[COLLECTION].count_documents(where)
-    docs = await (ctx.db[COLLECTION].find(where).sort([("createdAt", -1), ("_id", 1)])
-                  .skip(query.skip).limit(query.size).to_list(None))
+    docs, total = await fetch_page(ctx.db[COLLECTION], where, query, [("createdAt", -1), ("_id", 1)])
     return [render(d, locale) for d in docs], total
 
 

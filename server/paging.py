@@ -23,16 +23,23 @@ class PageQuery(BaseModel):
 
 
 def mongo_sort(sort: str | None, allowed: dict[str, str], default: list[tuple[str, int]]) -> list[tuple[str, int]]:
-    """Translate `field,dir` (public field names) into a Mongo sort; an unknown field is a 400."""
-    if not sort:
-        return default
-    name, _, direction = sort.partition(",")
-    name, direction = name.strip(), (direction.strip().lower() or "asc")
-    if name not in allowed or direction not in ("asc", "desc"):
-        raise ValidationFailed([{"field": "sort", "key": "validation.invalid_sort"}])
-    order = [(allowed[name], 1 if direction == "asc" else -1)]
-    # A stable tiebreak so pages never overlap.
-    return order + [d for d in default if d[0] != allowed[name]] + ([("_id", 1)] if allowed[name] != "_id" else [])
+    """Translate `field,dir` (public field names) into a Mongo sort; an unknown field is a 400.
+
+    The requested field comes first, then the default order, then `_id`: each field once, and a
+    stable tiebreak so pages never overlap."""
+    order: list[tuple[str, int]] = []
+    if sort:
+        name, _, direction = sort.partition(",")
+        name, direction = name.strip(), (direction.strip().lower() or "asc")
+        if name not in allowed or direction not in ("asc", "desc"):
+            raise ValidationFailed([{"field": "sort", "key": "validation.invalid_sort"}])
+        order.append((allowed[name], 1 if direction == "asc" else -1))
+    seen = {field for field, _ in order}
+    for field, direction_value in [*default, ("_id", 1)]:
+        if field not in seen:
+            seen.add(field)
+            order.append((field, direction_value))
+    return order
 
 
 async def fetch_page(collection: Any, query: dict[str, Any], page: PageQuery,
