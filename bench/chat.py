@@ -31,6 +31,8 @@ from typing import Any
 import aiohttp
 import socketio
 
+from tests.processes import wait_healthy
+
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "bench-password-123"
 
@@ -59,21 +61,6 @@ def cpu_seconds(pid: int) -> float | None:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError):
         return None
-
-
-async def wait_healthy(http: aiohttp.ClientSession, base: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"server exited with {process.returncode}")
-        try:
-            async with http.get(f"{base}/health") as resp:
-                if resp.status == 200:
-                    return
-        except aiohttp.ClientError:
-            pass
-        await asyncio.sleep(0.1)
-    raise SystemExit("server did not start")
 
 
 async def make_user(http: aiohttp.ClientSession, api: str, n: int, run: str) -> dict[str, str]:
@@ -153,7 +140,7 @@ async def run(args: argparse.Namespace) -> None:
     try:
         connector = aiohttp.TCPConnector(limit=50)
         async with aiohttp.ClientSession(connector=connector) as http:
-            await wait_healthy(http, base, server)
+            await wait_healthy(http, base, server, timeout=60)
             run_id = uuid.uuid4().hex[:6]
             users = await asyncio.gather(*(make_user(http, api, n, run_id) for n in range(args.clients)))
             conversation_of: dict[str, str] = {}

@@ -8,7 +8,6 @@ MONGODB_URL, see the README).
 """
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from typing import Any
 import aiohttp
 
 from tests.helpers import SocketClient
+from tests.processes import wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 30.0
@@ -39,22 +39,6 @@ def start_server(port: int, data_dir: Path, redis_url: str, secret: str, databas
     log = open(data_dir / "server.log", "wb")
     return subprocess.Popen([sys.executable, "run.py", "serve"], cwd=ROOT, env=env, stdout=log,
                             stderr=subprocess.STDOUT)
-
-
-async def wait_healthy(http: aiohttp.ClientSession, base: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = asyncio.get_running_loop().time() + START_TIMEOUT
-    while True:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited with {process.returncode}:\n{log.read_text(errors='replace')}")
-        try:
-            async with http.get(f"{base}/health") as resp:
-                if resp.status == 200:
-                    return
-        except aiohttp.ClientError:
-            pass
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"server at {base} did not start:\n{log.read_text(errors='replace')}")
-        await asyncio.sleep(0.1)
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -90,7 +74,7 @@ async def test_a_room_emit_on_one_process_reaches_a_client_on_the_other(redis_ur
     try:
         async with aiohttp.ClientSession() as http:
             for i, (base, process) in enumerate(zip(bases, processes)):
-                await wait_healthy(http, base, process, tmp_path / f"process-{i}" / "server.log")
+                await wait_healthy(http, base, process, START_TIMEOUT, tmp_path / f"process-{i}" / "server.log")
             api_a = f"{bases[0]}/api/v1"
             x, y = await register(http, api_a, "xuan"), await register(http, api_a, "yen")
             auth_x = {"Authorization": f"Bearer {x['token']}"}
