@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 """The command line: `python run.py [serve|worker|scheduler|seed]` (see `--help`)."""
+
 from __future__ import annotations
 
 import argparse
@@ -15,16 +16,21 @@ def serve(settings: Settings, with_workers: bool) -> None:
 
     from server.app import create_app
 
-    web.run_app(create_app(settings, run_workers=with_workers), host=settings.host, port=settings.port,
-                print=lambda msg: print(msg.replace("(Press CTRL+C to quit)", "(Ctrl+C to stop)"), flush=True),
-                shutdown_timeout=10)
+    web.run_app(
+        create_app(settings, run_workers=with_workers),
+        host=settings.host,
+        port=settings.port,
+        print=lambda msg: print(msg.replace("(Press CTRL+C to quit)", "(Ctrl+C to stop)"), flush=True),
+        shutdown_timeout=10,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="run.py",
         description="Realtime server for learning and home-service platforms. "
-                    "Settings come from the environment or .env (see README).")
+        "Settings come from the environment or .env (see README).",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("all", help="everything in one process: HTTP, Socket.IO, worker, scheduler (the default)")
     sub.add_parser("serve", help="HTTP and Socket.IO only (run workers and a scheduler beside it)")

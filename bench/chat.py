@@ -13,6 +13,7 @@ read from this process's monotonic clock. Prints deliveries per second and p50/p
 The clients run in this one process, so at high loads they can be the bottleneck: the server's
 CPU use is printed beside the figures to tell which side is saturated.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,14 +45,25 @@ def free_port() -> int:
 
 
 def start_server(port: int, data_dir: Path, rate_limit: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "DATA_DIR": str(data_dir),
-           "JWT_SECRET": uuid.uuid4().hex * 2, "ADMIN_PASSWORD": "bench-admin-password",
-           "PASSWORD_HASH_MEMORY_KIB": "1024", "PASSWORD_HASH_TIME_COST": "1", "LOG_LEVEL": "WARNING",
-           "CHAT_RATE_LIMIT_MESSAGES": str(rate_limit), "CHAT_RATE_LIMIT_WINDOW_SECONDS": "10"}
+    env = {
+        **os.environ,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "DATA_DIR": str(data_dir),
+        "JWT_SECRET": uuid.uuid4().hex * 2,
+        "ADMIN_PASSWORD": "bench-admin-password",
+        "PASSWORD_HASH_MEMORY_KIB": "1024",
+        "PASSWORD_HASH_TIME_COST": "1",
+        "LOG_LEVEL": "WARNING",
+        "CHAT_RATE_LIMIT_MESSAGES": str(rate_limit),
+        "CHAT_RATE_LIMIT_WINDOW_SECONDS": "10",
+    }
     for name in ("MONGODB_URL", "REDIS_URL"):
         env.pop(name, None)  # the bench measures the embedded defaults
-    log = open(data_dir / "server.log", "wb")
-    return subprocess.Popen([sys.executable, "run.py", "serve"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    log = open(data_dir / "server.log", "wb")  # noqa: SIM115 - the child process owns it
+    return subprocess.Popen(
+        [sys.executable, "run.py", "serve"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
 
 
 def cpu_seconds(pid: int) -> float | None:
@@ -65,8 +77,13 @@ def cpu_seconds(pid: int) -> float | None:
 
 async def make_user(http: aiohttp.ClientSession, api: str, n: int, run: str) -> dict[str, str]:
     name = f"bench{run}{n}"
-    body = {"username": name, "email": f"{name}@example.com", "password": PASSWORD, "fullName": f"Bench {n}",
-            "role": "STUDENT"}
+    body = {
+        "username": name,
+        "email": f"{name}@example.com",
+        "password": PASSWORD,
+        "fullName": f"Bench {n}",
+        "role": "STUDENT",
+    }
     async with http.post(f"{api}/auth/register", json=body) as resp:
         assert resp.status == 201, await resp.text()
     async with http.post(f"{api}/auth/login", json={"username": name, "password": PASSWORD}) as resp:
@@ -91,8 +108,15 @@ class Stats:
         self.measuring = True
 
 
-async def client_loop(sock: socketio.AsyncClient, user_id: str, conversation_id: str, stats: Stats,
-                      rate: float, duration: float, start: float) -> None:
+async def client_loop(
+    sock: socketio.AsyncClient,
+    user_id: str,
+    conversation_id: str,
+    stats: Stats,
+    rate: float,
+    duration: float,
+    start: float,
+) -> None:
     pending: list[asyncio.Task[Any]] = []
     interval = 1.0 / rate
     k = 0
@@ -114,8 +138,11 @@ async def client_loop(sock: socketio.AsyncClient, user_id: str, conversation_id:
 
 async def send_one(sock: socketio.AsyncClient, conversation_id: str, client_id: str, stats: Stats) -> None:
     try:
-        ack = await sock.call("chat:send", {"conversationId": conversation_id, "body": f"bench {client_id}",
-                                            "clientMessageId": client_id}, timeout=30)
+        ack = await sock.call(
+            "chat:send",
+            {"conversationId": conversation_id, "body": f"bench {client_id}", "clientMessageId": client_id},
+            timeout=30,
+        )
     except Exception:
         stats.failed += 1
         return
@@ -145,9 +172,12 @@ async def run(args: argparse.Namespace) -> None:
             users = await asyncio.gather(*(make_user(http, api, n, run_id) for n in range(args.clients)))
             conversation_of: dict[str, str] = {}
             for g in range(0, args.clients, args.group):
-                members = users[g:g + args.group]
-                async with http.post(f"{api}/conversations", headers={"Authorization": f"Bearer {members[0]['token']}"},
-                                     json={"participantIds": [m["id"] for m in members[1:]], "title": f"group {g}"}) as resp:
+                members = users[g : g + args.group]
+                async with http.post(
+                    f"{api}/conversations",
+                    headers={"Authorization": f"Bearer {members[0]['token']}"},
+                    json={"participantIds": [m["id"] for m in members[1:]], "title": f"group {g}"},
+                ) as resp:
                     assert resp.status == 201, await resp.text()
                     cid = (await resp.json())["data"]["id"]
                 for m in members:
@@ -161,6 +191,7 @@ async def run(args: argparse.Namespace) -> None:
                 if sent is None or stats.sender_of.get(client_id) == user_id:
                     return  # not ours, or the sender's own echo
                 stats.latencies.append(now - sent)
+
             return on_message
 
         for user in users:
@@ -172,13 +203,22 @@ async def run(args: argparse.Namespace) -> None:
         cpu_before = cpu_seconds(server.pid)
         start = time.perf_counter() + 0.5
         # Spread the clients' phases over one interval, so sends are steady rather than in bursts.
-        loops = [client_loop(sock, user["id"], conversation_of[user["id"]], stats, args.rate, args.duration,
-                             start + (i / args.clients) / args.rate)
-                 for i, (sock, user) in enumerate(zip(socks, users))]
+        loops = [
+            client_loop(
+                sock,
+                user["id"],
+                conversation_of[user["id"]],
+                stats,
+                args.rate,
+                args.duration,
+                start + (i / args.clients) / args.rate,
+            )
+            for i, (sock, user) in enumerate(zip(socks, users, strict=False))
+        ]
         await asyncio.gather(*loops)
         expected = stats.acked * (args.group - 1)
         drain_deadline = time.perf_counter() + args.drain
-        while len(stats.latencies) < expected and time.perf_counter() < drain_deadline:
+        while len(stats.latencies) < expected and time.perf_counter() < drain_deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
         elapsed = time.perf_counter() - start
         cpu_after = cpu_seconds(server.pid)
@@ -196,14 +236,20 @@ async def run(args: argparse.Namespace) -> None:
 
     ms = [v * 1000 for v in stats.latencies]
     ack_ms = [v * 1000 for v in stats.ack_latencies]
-    print(f"clients={args.clients} group={args.group} rate={args.rate}/s per client duration={args.duration}s "
-          f"(one server process, embedded store, embedded Redis)")
-    print(f"sent={stats.sent} acked={stats.acked} failed={stats.failed} "
-          f"deliveries={len(ms)} of {expected} expected ({args.group - 1} recipients per message)")
+    print(
+        f"clients={args.clients} group={args.group} rate={args.rate}/s per client duration={args.duration}s "
+        f"(one server process, embedded store, embedded Redis)"
+    )
+    print(
+        f"sent={stats.sent} acked={stats.acked} failed={stats.failed} "
+        f"deliveries={len(ms)} of {expected} expected ({args.group - 1} recipients per message)"
+    )
     print(f"messages stored per second:    {stats.acked / args.duration:10.1f}")
     print(f"messages delivered per second: {len(ms) / elapsed:10.1f}")
-    print(f"send->deliver latency ms: p50={percentile(ms, 0.50):.1f} p99={percentile(ms, 0.99):.1f} "
-          f"max={max(ms) if ms else float('nan'):.1f}")
+    print(
+        f"send->deliver latency ms: p50={percentile(ms, 0.50):.1f} p99={percentile(ms, 0.99):.1f} "
+        f"max={max(ms) if ms else float('nan'):.1f}"
+    )
     print(f"send->ack latency ms:     p50={percentile(ack_ms, 0.50):.1f} p99={percentile(ack_ms, 0.99):.1f}")
     if cpu_before is not None and cpu_after is not None:
         print(f"server CPU: {100 * (cpu_after - cpu_before) / elapsed:.0f}% of one core during the run")

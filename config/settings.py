@@ -3,6 +3,7 @@
 Names are the environment variables upper-cased (pydantic-settings matches them
 case-insensitively), so `PORT=9000 python run.py` works as the README says.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache

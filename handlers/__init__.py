@@ -3,6 +3,7 @@
 Each module may also define `setup(ctx)` to register what it contributes at start (room checks).
 `areas()` is the list the app factory installs.
 """
+
 from __future__ import annotations
 
 from types import ModuleType

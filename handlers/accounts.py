@@ -1,4 +1,5 @@
 """Accounts and tokens: register, login, refresh, logout, me, admin-created users."""
+
 from __future__ import annotations
 
 from models import tokens, users
@@ -7,8 +8,13 @@ from server.http import Call, Reply, Routes
 routes = Routes(tag="accounts")
 
 
-@routes.post("/auth/register", public=True, body=users.Registration, status=201,
-             summary="Create a STUDENT, TUTOR or CUSTOMER account")
+@routes.post(
+    "/auth/register",
+    public=True,
+    body=users.Registration,
+    status=201,
+    summary="Create a STUDENT, TUTOR or CUSTOMER account",
+)
 async def register(call: Call) -> Reply:
     return Reply(await users.register(call.ctx, call.body), "auth.registered", status=201)
 
@@ -19,8 +25,12 @@ async def login(call: Call) -> Reply:
     return Reply(await tokens.issue_pair(call.ctx, user), "auth.logged_in")
 
 
-@routes.post("/auth/refresh", public=True, body=tokens.RefreshRequest,
-             summary="Exchange a refresh token for a new pair (each works once)")
+@routes.post(
+    "/auth/refresh",
+    public=True,
+    body=tokens.RefreshRequest,
+    summary="Exchange a refresh token for a new pair (each works once)",
+)
 async def refresh(call: Call) -> Reply:
     return Reply(await tokens.refresh(call.ctx, call.body.refreshToken), "auth.refreshed")
 

@@ -3,6 +3,7 @@
 Under `/employee/...` every refusal is 400 (not found included), as the seed's contract has it; the
 role and ownership refusals are the foundation's 403 bodies.
 """
+
 from __future__ import annotations
 
 from models import assignments
@@ -18,47 +19,77 @@ def setup(ctx: Context) -> None:
     ctx.realtime.register_room_check("assignment", assignments.may_watch)
 
 
-@routes.get("/employee/{employeeId}/assignments", roles=EMPLOYEE_API, query=assignments.AssignmentQuery,
-            summary="An employee's assignments (their own; ADMIN: anyone's), newest booking first")
+@routes.get(
+    "/employee/{employeeId}/assignments",
+    roles=EMPLOYEE_API,
+    query=assignments.AssignmentQuery,
+    summary="An employee's assignments (their own; ADMIN: anyone's), newest booking first",
+)
 async def list_assignments(call: Call) -> Reply:
     items, total = await assignments.list_for_employee(call.ctx, call.user, call.path("employeeId"), call.query)
     return Reply(items, "assignment.listed", total=total)
 
 
-@routes.post("/employee/assignments/{assignmentId}/cancel", roles=EMPLOYEE_API, body=assignments.CancelRequest,
-             summary="Cancel an ASSIGNED assignment, at least 2 hours before its start")
+@routes.post(
+    "/employee/assignments/{assignmentId}/cancel",
+    roles=EMPLOYEE_API,
+    body=assignments.CancelRequest,
+    summary="Cancel an ASSIGNED assignment, at least 2 hours before its start",
+)
 async def cancel(call: Call) -> Reply:
     await assignments.cancel_assignment(call.ctx, call.user, call.path("assignmentId"), call.body)
     return Reply(message_key="assignment.cancel_done")  # the seed's body carries no data
 
 
-@routes.post("/employee/assignments/{assignmentId}/check-in", roles=EMPLOYEE_API,
-             summary="ASSIGNED → IN_PROGRESS (sets checkInTime)")
+@routes.post(
+    "/employee/assignments/{assignmentId}/check-in",
+    roles=EMPLOYEE_API,
+    summary="ASSIGNED → IN_PROGRESS (sets checkInTime)",
+)
 async def check_in(call: Call) -> Reply:
     return Reply(await assignments.check_in(call.ctx, call.user, call.path("assignmentId")), "assignment.check_in_done")
 
 
-@routes.post("/employee/assignments/{assignmentId}/check-out", roles=EMPLOYEE_API,
-             summary="IN_PROGRESS → COMPLETED (sets checkOutTime)")
+@routes.post(
+    "/employee/assignments/{assignmentId}/check-out",
+    roles=EMPLOYEE_API,
+    summary="IN_PROGRESS → COMPLETED (sets checkOutTime)",
+)
 async def check_out(call: Call) -> Reply:
-    return Reply(await assignments.check_out(call.ctx, call.user, call.path("assignmentId")), "assignment.check_out_done")
+    return Reply(
+        await assignments.check_out(call.ctx, call.user, call.path("assignmentId")), "assignment.check_out_done"
+    )
 
 
-@routes.get("/customer/bookings", roles=("CUSTOMER", "ADMIN"), query=assignments.BookingQuery,
-            summary="Your bookings with their assignments (ADMIN: all, or one customer's)")
+@routes.get(
+    "/customer/bookings",
+    roles=("CUSTOMER", "ADMIN"),
+    query=assignments.BookingQuery,
+    summary="Your bookings with their assignments (ADMIN: all, or one customer's)",
+)
 async def customer_bookings(call: Call) -> Reply:
     items, total = await assignments.list_bookings(call.ctx, call.user, call.query)
     return Reply(items, "booking.listed", total=total)
 
 
-@routes.post("/admin/bookings", roles=("ADMIN",), body=assignments.NewBooking, status=201,
-             summary="Create a booking for a customer (a bookingCode like BK62589569 is generated)")
+@routes.post(
+    "/admin/bookings",
+    roles=("ADMIN",),
+    body=assignments.NewBooking,
+    status=201,
+    summary="Create a booking for a customer (a bookingCode like BK62589569 is generated)",
+)
 async def create_booking(call: Call) -> Reply:
     return Reply(await assignments.create_booking(call.ctx, call.body), "booking.created", status=201)
 
 
-@routes.post("/admin/bookings/{bookingId}/assignments", roles=("ADMIN",), body=assignments.NewAssignment,
-             status=201, summary="Assign an employee to a booking (notifies the employee)")
+@routes.post(
+    "/admin/bookings/{bookingId}/assignments",
+    roles=("ADMIN",),
+    body=assignments.NewAssignment,
+    status=201,
+    summary="Assign an employee to a booking (notifies the employee)",
+)
 async def assign(call: Call) -> Reply:
     item = await assignments.assign_employee(call.ctx, call.path("bookingId"), call.body)
     return Reply(item, "assignment.assign_done", status=201)

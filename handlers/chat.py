@@ -1,4 +1,5 @@
 """Conversations and messages over REST, and the `chat:*` socket events (the same model operations)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -17,8 +18,12 @@ def setup(ctx: Context) -> None:
     ctx.realtime.register_room_check("conversation", chat.is_member)
 
 
-@routes.post("/conversations", body=chat.NewConversation, status=201,
-             summary="Start a conversation (you and participantIds); a direct one per pair is reused (200)")
+@routes.post(
+    "/conversations",
+    body=chat.NewConversation,
+    status=201,
+    summary="Start a conversation (you and participantIds); a direct one per pair is reused (200)",
+)
 async def create_conversation(call: Call) -> Reply:
     conversation, created = await chat.create_conversation(call.ctx, call.user, call.body)
     if created:
@@ -26,7 +31,9 @@ async def create_conversation(call: Call) -> Reply:
     return Reply(conversation, "chat.conversation_reused", status=200)
 
 
-@routes.get("/conversations", query=PageQuery, summary="Your conversations, most recent first, with unreadCount and lastMessage")
+@routes.get(
+    "/conversations", query=PageQuery, summary="Your conversations, most recent first, with unreadCount and lastMessage"
+)
 async def list_conversations(call: Call) -> Reply:
     items, total = await chat.list_conversations(call.ctx, call.user, call.query)
     return Reply(items, "chat.conversations_listed", total=total)
@@ -34,29 +41,42 @@ async def list_conversations(call: Call) -> Reply:
 
 @routes.get("/conversations/{conversationId}", summary="One of your conversations")
 async def get_conversation(call: Call) -> Reply:
-    return Reply(await chat.get_conversation(call.ctx, call.user, call.path("conversationId")),
-                 "chat.conversation_retrieved")
+    return Reply(
+        await chat.get_conversation(call.ctx, call.user, call.path("conversationId")), "chat.conversation_retrieved"
+    )
 
 
-@routes.get("/conversations/{conversationId}/messages", query=chat.HistoryQuery,
-            summary="Message history, newest first: before=<seq> (exclusive), limit (default 50, max 100)")
+@routes.get(
+    "/conversations/{conversationId}/messages",
+    query=chat.HistoryQuery,
+    summary="Message history, newest first: before=<seq> (exclusive), limit (default 50, max 100)",
+)
 async def history(call: Call) -> Reply:
-    return Reply(await chat.history(call.ctx, call.user, call.path("conversationId"), call.query),
-                 "chat.messages_listed")
+    return Reply(
+        await chat.history(call.ctx, call.user, call.path("conversationId"), call.query), "chat.messages_listed"
+    )
 
 
-@routes.post("/conversations/{conversationId}/messages", body=chat.NewMessage, status=201,
-             summary="Send a message; resending the same clientMessageId returns the first message")
+@routes.post(
+    "/conversations/{conversationId}/messages",
+    body=chat.NewMessage,
+    status=201,
+    summary="Send a message; resending the same clientMessageId returns the first message",
+)
 async def send_message(call: Call) -> Reply:
     message = await chat.send_message(call.ctx, call.user, call.path("conversationId"), call.body)
     return Reply(message, "chat.message_sent", status=201)
 
 
-@routes.post("/conversations/{conversationId}/read", body=chat.ReadRequest,
-             summary="Mark the conversation read up to seq; your unread count drops")
+@routes.post(
+    "/conversations/{conversationId}/read",
+    body=chat.ReadRequest,
+    summary="Mark the conversation read up to seq; your unread count drops",
+)
 async def mark_read(call: Call) -> Reply:
-    return Reply(await chat.mark_read(call.ctx, call.user, call.path("conversationId"), call.body.seq),
-                 "chat.read_marked")
+    return Reply(
+        await chat.mark_read(call.ctx, call.user, call.path("conversationId"), call.body.seq), "chat.read_marked"
+    )
 
 
 @events.on("chat:send", payload=chat.SendPayload)

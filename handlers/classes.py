@@ -1,4 +1,5 @@
 """Classes: creation, enrolment, session generation; `room:join` of `class:<id>`."""
+
 from __future__ import annotations
 
 from models import classes
@@ -12,8 +13,9 @@ def setup(ctx: Context) -> None:
     ctx.realtime.register_room_check("class", classes.may_watch)
 
 
-@routes.post("/classes", roles=("TUTOR",), body=classes.NewClass, status=201,
-             summary="Create a class with a weekly schedule")
+@routes.post(
+    "/classes", roles=("TUTOR",), body=classes.NewClass, status=201, summary="Create a class with a weekly schedule"
+)
 async def create_class(call: Call) -> Reply:
     return Reply(await classes.create_class(call.ctx, call.user, call.body), "class.created", status=201)
 
@@ -29,15 +31,27 @@ async def get_class(call: Call) -> Reply:
     return Reply(await classes.get_class(call.ctx, call.user, call.path("classId")), "class.found")
 
 
-@routes.post("/classes/{classId}/enroll", roles=("STUDENT",), status=201,
-             summary="Enrol in a class (once, up to capacity); joins its upcoming sessions")
+@routes.post(
+    "/classes/{classId}/enroll",
+    roles=("STUDENT",),
+    status=201,
+    summary="Enrol in a class (once, up to capacity); joins its upcoming sessions",
+)
 async def enroll(call: Call) -> Reply:
     return Reply(await classes.enroll(call.ctx, call.user, call.path("classId")), "class.enrolled", status=201)
 
 
-@routes.post("/classes/{classId}/sessions", roles=("TUTOR", "ADMIN"), status=201,
-             summary="Generate the class's sessions from its schedule (idempotent; conflicts reported)")
+@routes.post(
+    "/classes/{classId}/sessions",
+    roles=("TUTOR", "ADMIN"),
+    status=201,
+    summary="Generate the class's sessions from its schedule (idempotent; conflicts reported)",
+)
 async def generate_sessions(call: Call) -> Reply:
     report, created = await classes.generate_sessions(call.ctx, call.user, call.path("classId"))
-    return Reply(report, "class.sessions_generated" if created else "class.sessions_up_to_date",
-                 status=201 if created else 200, params={"count": report["createdCount"]})
+    return Reply(
+        report,
+        "class.sessions_generated" if created else "class.sessions_up_to_date",
+        status=201 if created else 200,
+        params={"count": report["createdCount"]},
+    )

@@ -1,4 +1,5 @@
 """Demo data over REST: what `python run.py seed` calls when a server is running (see models/demo.py)."""
+
 from __future__ import annotations
 
 from models import demo
@@ -7,7 +8,10 @@ from server.http import Call, Reply, Routes
 routes = Routes(tag="demo")
 
 
-@routes.post("/admin/demo-data", roles=("ADMIN",),
-             summary="Load the demo accounts, booking and assignments (idempotent; resets them)")
+@routes.post(
+    "/admin/demo-data",
+    roles=("ADMIN",),
+    summary="Load the demo accounts, booking and assignments (idempotent; resets them)",
+)
 async def load_demo_data(call: Call) -> Reply:
     return Reply(await demo.load_into(call.ctx), "demo.loaded")

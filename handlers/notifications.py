@@ -1,4 +1,5 @@
 """Notifications of the caller, admin announcements and the queue's state."""
+
 from __future__ import annotations
 
 from models import notifications
@@ -30,8 +31,13 @@ async def read_one(call: Call) -> Reply:
     return Reply(doc, "notification.marked_read")
 
 
-@routes.post("/admin/announcements", roles=("ADMIN",), body=notifications.Announcement, status=202,
-             summary="Notify users (by id or role), now or at processAt")
+@routes.post(
+    "/admin/announcements",
+    roles=("ADMIN",),
+    body=notifications.Announcement,
+    status=202,
+    summary="Notify users (by id or role), now or at processAt",
+)
 async def announce(call: Call) -> Reply:
     job_id = await notifications.announce(call.ctx, call.body)
     return Reply({"jobId": job_id}, "notification.announcement_queued", status=202)

@@ -1,12 +1,14 @@
 """Presence: connections are registered on connect and removed on disconnect, a heartbeat in every
 server process keeps its sockets' entries alive (and sweeps those of dead processes), and
 `GET /presence` answers who is online."""
+
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
 from pydantic_core import PydanticCustomError
@@ -70,8 +72,12 @@ async def disconnected(ctx: Context, sid: str, principal: Principal) -> None:
 def local_connections(sio: Any) -> list[tuple[str, str]]:
     """`(userId, sid)` of every socket this process holds (each sits in its `user:` room)."""
     rooms = getattr(getattr(sio, "manager", None), "rooms", {}).get("/", {})
-    return [(name[len(_USER_ROOM_PREFIX):], sid) for name, members in list(rooms.items())
-            if isinstance(name, str) and name.startswith(_USER_ROOM_PREFIX) for sid in list(members)]
+    return [
+        (name[len(_USER_ROOM_PREFIX) :], sid)
+        for name, members in list(rooms.items())
+        if isinstance(name, str) and name.startswith(_USER_ROOM_PREFIX)
+        for sid in list(members)
+    ]
 
 
 async def beat(ctx: Context, sio: Any) -> None:

@@ -1,4 +1,5 @@
 """`room:join` / `room:leave`: topic rooms, members only (each area registers its room check)."""
+
 from __future__ import annotations
 
 from pydantic import BaseModel, Field

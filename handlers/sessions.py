@@ -1,4 +1,5 @@
 """Tutoring sessions and their cancellation requests; `room:join` of `session:<id>`."""
+
 from __future__ import annotations
 
 from models import cancel_requests, sessions
@@ -15,8 +16,13 @@ def setup(ctx: Context) -> None:
     ctx.realtime.register_room_check("session", sessions.may_watch)
 
 
-@routes.post("/sessions", roles=("STUDENT", "TUTOR"), body=sessions.NewSession, status=201,
-             summary="STUDENT: book a one-on-one session (PENDING); TUTOR: create a group session (CONFIRMED)")
+@routes.post(
+    "/sessions",
+    roles=("STUDENT", "TUTOR"),
+    body=sessions.NewSession,
+    status=201,
+    summary="STUDENT: book a one-on-one session (PENDING); TUTOR: create a group session (CONFIRMED)",
+)
 async def create_session(call: Call) -> Reply:
     fields = call.body.model_dump(exclude_unset=True)
     if call.user.role == "STUDENT":
@@ -26,8 +32,11 @@ async def create_session(call: Call) -> Reply:
     return Reply(doc, "session.created", status=201)
 
 
-@routes.get("/sessions", query=sessions.SessionQuery,
-            summary="Your sessions (MANAGEMENT, ADMIN: all); `open=true`: group sessions open to join")
+@routes.get(
+    "/sessions",
+    query=sessions.SessionQuery,
+    summary="Your sessions (MANAGEMENT, ADMIN: all); `open=true`: group sessions open to join",
+)
 async def list_sessions(call: Call) -> Reply:
     items, total = await sessions.list_sessions(call.ctx, call.user, call.query)
     return Reply(items, "session.listed", total=total)
@@ -43,15 +52,17 @@ async def confirm_session(call: Call) -> Reply:
     return Reply(await sessions.confirm_session(call.ctx, call.user, call.path("sessionId")), "session.confirmed")
 
 
-@routes.post("/sessions/{sessionId}/reject", roles=TUTOR, body=sessions.Rejection,
-             summary="The tutor rejects a PENDING session")
+@routes.post(
+    "/sessions/{sessionId}/reject", roles=TUTOR, body=sessions.Rejection, summary="The tutor rejects a PENDING session"
+)
 async def reject_session(call: Call) -> Reply:
     doc = await sessions.reject_session(call.ctx, call.user, call.path("sessionId"), call.body)
     return Reply(doc, "session.rejected")
 
 
-@routes.post("/sessions/{sessionId}/complete", roles=TUTOR,
-             summary="The tutor completes a CONFIRMED session once it has started")
+@routes.post(
+    "/sessions/{sessionId}/complete", roles=TUTOR, summary="The tutor completes a CONFIRMED session once it has started"
+)
 async def complete_session(call: Call) -> Reply:
     return Reply(await sessions.complete_session(call.ctx, call.user, call.path("sessionId")), "session.completed")
 
@@ -61,15 +72,22 @@ async def join_session(call: Call) -> Reply:
     return Reply(await sessions.join_session(call.ctx, call.user, call.path("sessionId")), "session.joined")
 
 
-@routes.post("/sessions/{sessionId}/cancel-requests", body=cancel_requests.NewCancelRequest, status=201,
-             summary="A participant asks to cancel; the other side decides")
+@routes.post(
+    "/sessions/{sessionId}/cancel-requests",
+    body=cancel_requests.NewCancelRequest,
+    status=201,
+    summary="A participant asks to cancel; the other side decides",
+)
 async def request_cancellation(call: Call) -> Reply:
     doc = await cancel_requests.create_request(call.ctx, call.user, call.path("sessionId"), call.body)
     return Reply(doc, "cancel_request.created", status=201)
 
 
-@routes.get("/cancel-requests", query=cancel_requests.CancelRequestQuery,
-            summary="Cancellation requests you made or must decide")
+@routes.get(
+    "/cancel-requests",
+    query=cancel_requests.CancelRequestQuery,
+    summary="Cancellation requests you made or must decide",
+)
 async def list_cancel_requests(call: Call) -> Reply:
     items, total = await cancel_requests.list_requests(call.ctx, call.user, call.query)
     return Reply(items, "cancel_request.listed", total=total)
@@ -80,15 +98,21 @@ async def get_cancel_request(call: Call) -> Reply:
     return Reply(await cancel_requests.get_request(call.ctx, call.user, call.path("requestId")), "cancel_request.found")
 
 
-@routes.post("/cancel-requests/{requestId}/approve", body=cancel_requests.Decision,
-             summary="The deciding side approves: the session is cancelled")
+@routes.post(
+    "/cancel-requests/{requestId}/approve",
+    body=cancel_requests.Decision,
+    summary="The deciding side approves: the session is cancelled",
+)
 async def approve_cancel_request(call: Call) -> Reply:
     doc = await cancel_requests.approve_request(call.ctx, call.user, call.path("requestId"), call.body)
     return Reply(doc, "cancel_request.approved")
 
 
-@routes.post("/cancel-requests/{requestId}/reject", body=cancel_requests.Decision,
-             summary="The deciding side rejects the request")
+@routes.post(
+    "/cancel-requests/{requestId}/reject",
+    body=cancel_requests.Decision,
+    summary="The deciding side rejects the request",
+)
 async def reject_cancel_request(call: Call) -> Reply:
     doc = await cancel_requests.reject_request(call.ctx, call.user, call.path("requestId"), call.body)
     return Reply(doc, "cancel_request.rejected")

@@ -1,4 +1,5 @@
 """Tutor search and profiles."""
+
 from __future__ import annotations
 
 from models import tutors
@@ -7,8 +8,11 @@ from server.http import Call, Reply, Routes
 routes = Routes(tag="tutors")
 
 
-@routes.get("/tutors", query=tutors.TutorQuery,
-            summary="Search tutors by name, subject and minimum rating (default: Bayesian-ranked)")
+@routes.get(
+    "/tutors",
+    query=tutors.TutorQuery,
+    summary="Search tutors by name, subject and minimum rating (default: Bayesian-ranked)",
+)
 async def search_tutors(call: Call) -> Reply:
     items, total = await tutors.search(call.ctx, call.query)
     return Reply(items, "tutor.listed", total=total)

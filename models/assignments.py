@@ -18,11 +18,12 @@ Documents
 Times are stored as aware UTC datetimes; the `/employee` API shows them as `yyyy-MM-dd HH:mm:ss`
 in `TIMEZONE`, the rest of the API as ISO 8601 UTC.
 """
+
 from __future__ import annotations
 
 import secrets
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -59,8 +60,13 @@ BOOKING_CODE_ATTEMPTS = 8
 
 # Public sort fields of an employee's list -> stored fields. The default puts the furthest booking
 # first (Spring's `sort=bookingTime,desc`): upcoming work leads, past work sinks to the last pages.
-ASSIGNMENT_SORTS = {"bookingTime": "bookingTime", "assignedAt": "assignedAt", "status": "status",
-                    "checkInTime": "checkInTime", "checkOutTime": "checkOutTime"}
+ASSIGNMENT_SORTS = {
+    "bookingTime": "bookingTime",
+    "assignedAt": "assignedAt",
+    "status": "status",
+    "checkInTime": "checkInTime",
+    "checkOutTime": "checkOutTime",
+}
 ASSIGNMENT_ORDER = [("bookingTime", -1)]
 BOOKING_SORTS = {"bookingTime": "bookingTime", "createdAt": "createdAt", "status": "status"}
 BOOKING_ORDER = [("bookingTime", -1)]
@@ -68,9 +74,13 @@ BOOKING_ORDER = [("bookingTime", -1)]
 
 # ---------------------------------------------------------------- shapes crossing the boundary
 
+
 class AssignmentQuery(PageQuery):
-    status: str | None = Field(None, description="ASSIGNED, IN_PROGRESS, COMPLETED or CANCELLED; "
-                                                 "any other value is ignored (all statuses come back)")
+    status: str | None = Field(
+        None,
+        description="ASSIGNED, IN_PROGRESS, COMPLETED or CANCELLED; "
+        "any other value is ignored (all statuses come back)",
+    )
 
 
 class CancelRequest(BaseModel):
@@ -104,7 +114,7 @@ class NewBooking(BaseModel):
     @field_validator("bookingTime")
     @classmethod
     def _utc_millis(cls, value: datetime) -> datetime:
-        value = as_utc(value).astimezone(timezone.utc)
+        value = as_utc(value).astimezone(UTC)
         return value.replace(microsecond=value.microsecond // 1000 * 1000)
 
 
@@ -120,6 +130,7 @@ class BookingQuery(PageQuery):
 
 
 # ---------------------------------------------------------------- presentation
+
 
 def local_text(moment: datetime | None, tz: str, fmt: str = "%Y-%m-%d %H:%M:%S") -> str | None:
     """The seed's `yyyy-MM-dd HH:mm:ss`, in the configured TIMEZONE."""
@@ -152,24 +163,41 @@ def assignment_item(doc: dict[str, Any], customer: dict[str, Any] | None, tz: st
     }
 
 
-def booking_view(doc: dict[str, Any], assignments: list[dict[str, Any]],
-                 people: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def booking_view(
+    doc: dict[str, Any], assignments: list[dict[str, Any]], people: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
     """A booking as its customer (and admins) see it: ISO UTC times, with its assignments."""
+
     def assignment(a: dict[str, Any]) -> dict[str, Any]:
         employee = people.get(a["employeeUserId"]) or {}
-        return {"assignmentId": a["_id"], "employeeId": a["employeeId"],
-                "employeeName": employee.get("fullName"), "employeePhone": employee.get("phone"),
-                "status": a["status"], "assignedAt": a["assignedAt"], "checkInTime": a.get("checkInTime"),
-                "checkOutTime": a.get("checkOutTime"), "cancelledAt": a.get("cancelledAt"),
-                "cancelReason": a.get("cancelReason"), "cancelNote": a.get("cancelNote")}
+        return {
+            "assignmentId": a["_id"],
+            "employeeId": a["employeeId"],
+            "employeeName": employee.get("fullName"),
+            "employeePhone": employee.get("phone"),
+            "status": a["status"],
+            "assignedAt": a["assignedAt"],
+            "checkInTime": a.get("checkInTime"),
+            "checkOutTime": a.get("checkOutTime"),
+            "cancelledAt": a.get("cancelledAt"),
+            "cancelReason": a.get("cancelReason"),
+            "cancelNote": a.get("cancelNote"),
+        }
 
     return {
-        "id": doc["_id"], "bookingCode": doc["bookingCode"], "customerId": doc["customerId"],
-        "serviceName": doc["serviceName"], "serviceAddress": doc["serviceAddress"],
-        "bookingTime": as_utc(doc["bookingTime"]), "estimatedDurationHours": float(doc["estimatedDurationHours"]),
-        "pricePerUnit": _money(doc["pricePerUnit"]), "quantity": int(doc["quantity"]),
-        "totalAmount": _money(doc["pricePerUnit"] * doc["quantity"]), "note": doc.get("note"),
-        "status": doc["status"], "createdAt": as_utc(doc["createdAt"]),
+        "id": doc["_id"],
+        "bookingCode": doc["bookingCode"],
+        "customerId": doc["customerId"],
+        "serviceName": doc["serviceName"],
+        "serviceAddress": doc["serviceAddress"],
+        "bookingTime": as_utc(doc["bookingTime"]),
+        "estimatedDurationHours": float(doc["estimatedDurationHours"]),
+        "pricePerUnit": _money(doc["pricePerUnit"]),
+        "quantity": int(doc["quantity"]),
+        "totalAmount": _money(doc["pricePerUnit"] * doc["quantity"]),
+        "note": doc.get("note"),
+        "status": doc["status"],
+        "createdAt": as_utc(doc["createdAt"]),
         "assignments": [assignment(a) for a in assignments],
     }
 
@@ -181,31 +209,78 @@ async def _items(ctx: Context, docs: list[dict[str, Any]]) -> list[dict[str, Any
 
 # ---------------------------------------------------------------- documents
 
-def booking_document(*, booking_id: str, booking_code: str, customer_id: str, service_name: str,
-                     service_address: str, booking_time: datetime, estimated_duration_hours: float,
-                     price_per_unit: float, quantity: int, note: str | None, status: str,
-                     live_assignments: int, created_at: datetime) -> dict[str, Any]:
+
+def booking_document(
+    *,
+    booking_id: str,
+    booking_code: str,
+    customer_id: str,
+    service_name: str,
+    service_address: str,
+    booking_time: datetime,
+    estimated_duration_hours: float,
+    price_per_unit: float,
+    quantity: int,
+    note: str | None,
+    status: str,
+    live_assignments: int,
+    created_at: datetime,
+) -> dict[str, Any]:
     return {
-        "_id": booking_id, "bookingCode": booking_code, "customerId": customer_id,
-        "serviceName": service_name, "serviceAddress": service_address, "bookingTime": booking_time,
-        "estimatedDurationHours": float(estimated_duration_hours), "pricePerUnit": _money(price_per_unit),
-        "quantity": int(quantity), "note": note, "status": status, "liveAssignments": live_assignments,
-        "createdAt": created_at, "updatedAt": created_at,
+        "_id": booking_id,
+        "bookingCode": booking_code,
+        "customerId": customer_id,
+        "serviceName": service_name,
+        "serviceAddress": service_address,
+        "bookingTime": booking_time,
+        "estimatedDurationHours": float(estimated_duration_hours),
+        "pricePerUnit": _money(price_per_unit),
+        "quantity": int(quantity),
+        "note": note,
+        "status": status,
+        "liveAssignments": live_assignments,
+        "createdAt": created_at,
+        "updatedAt": created_at,
     }
 
 
-_BOOKING_COPY = ("bookingCode", "customerId", "serviceName", "serviceAddress", "bookingTime",
-                 "estimatedDurationHours", "pricePerUnit", "quantity", "note")
+_BOOKING_COPY = (
+    "bookingCode",
+    "customerId",
+    "serviceName",
+    "serviceAddress",
+    "bookingTime",
+    "estimatedDurationHours",
+    "pricePerUnit",
+    "quantity",
+    "note",
+)
 
 
-def assignment_document(booking: dict[str, Any], employee: dict[str, Any], *, assignment_id: str,
-                        assigned_at: datetime, status: str = "ASSIGNED", check_in: datetime | None = None,
-                        check_out: datetime | None = None) -> dict[str, Any]:
+def assignment_document(
+    booking: dict[str, Any],
+    employee: dict[str, Any],
+    *,
+    assignment_id: str,
+    assigned_at: datetime,
+    status: str = "ASSIGNED",
+    check_in: datetime | None = None,
+    check_out: datetime | None = None,
+) -> dict[str, Any]:
     return {
-        "_id": assignment_id, "bookingId": booking["_id"], **{k: booking[k] for k in _BOOKING_COPY},
-        "employeeId": employee["employeeId"], "employeeUserId": employee["_id"],
-        "status": status, "assignedAt": assigned_at, "checkInTime": check_in, "checkOutTime": check_out,
-        "cancelledAt": None, "cancelReason": None, "cancelNote": None, "cancelledBy": None,
+        "_id": assignment_id,
+        "bookingId": booking["_id"],
+        **{k: booking[k] for k in _BOOKING_COPY},
+        "employeeId": employee["employeeId"],
+        "employeeUserId": employee["_id"],
+        "status": status,
+        "assignedAt": assigned_at,
+        "checkInTime": check_in,
+        "checkOutTime": check_out,
+        "cancelledAt": None,
+        "cancelReason": None,
+        "cancelNote": None,
+        "cancelledBy": None,
         "updatedAt": assigned_at,
     }
 
@@ -216,6 +291,7 @@ def _interval(doc: dict[str, Any]) -> tuple[datetime, datetime]:
 
 
 # ---------------------------------------------------------------- employees and their calendars
+
 
 async def employee_by_employee_id(ctx: Context, employee_id: str) -> dict[str, Any] | None:
     return await ctx.db[users.COLLECTION].find_one({"employeeId": employee_id, "role": "EMPLOYEE"})
@@ -243,13 +319,15 @@ async def _release(ctx: Context, employee_id: str, assignment_id: str) -> None:
 
 # ---------------------------------------------------------------- admin: bookings and assignments
 
+
 def _new_booking_code() -> str:
     """`BK` + 8 digits, like the seed's BK62589569. Uniqueness is the index's; this only picks."""
-    return "BK" + f"{secrets.randbelow(10 ** 8):08d}"
+    return "BK" + f"{secrets.randbelow(10**8):08d}"
 
 
-async def create_booking(ctx: Context, data: NewBooking, *, booking_id: str | None = None,
-                         booking_code: str | None = None) -> dict[str, Any]:
+async def create_booking(
+    ctx: Context, data: NewBooking, *, booking_id: str | None = None, booking_code: str | None = None
+) -> dict[str, Any]:
     customer = await ctx.db[users.COLLECTION].find_one({"_id": data.customerId, "role": "CUSTOMER"})
     if customer is None:
         raise NotFound("booking.customer_not_found")
@@ -258,11 +336,20 @@ async def create_booking(ctx: Context, data: NewBooking, *, booking_id: str | No
         raise RuleViolation("booking.time_in_past")
     for attempt in range(BOOKING_CODE_ATTEMPTS):
         doc = booking_document(
-            booking_id=booking_id or str(uuid.uuid4()), booking_code=booking_code or _new_booking_code(),
-            customer_id=data.customerId, service_name=data.serviceName, service_address=data.serviceAddress,
-            booking_time=data.bookingTime, estimated_duration_hours=data.estimatedDurationHours,
-            price_per_unit=data.pricePerUnit, quantity=data.quantity, note=data.note, status="PENDING",
-            live_assignments=0, created_at=now)
+            booking_id=booking_id or str(uuid.uuid4()),
+            booking_code=booking_code or _new_booking_code(),
+            customer_id=data.customerId,
+            service_name=data.serviceName,
+            service_address=data.serviceAddress,
+            booking_time=data.bookingTime,
+            estimated_duration_hours=data.estimatedDurationHours,
+            price_per_unit=data.pricePerUnit,
+            quantity=data.quantity,
+            note=data.note,
+            status="PENDING",
+            live_assignments=0,
+            created_at=now,
+        )
         try:
             await ctx.db[BOOKINGS].insert_one(doc)
             return booking_view(doc, [], {})
@@ -272,8 +359,9 @@ async def create_booking(ctx: Context, data: NewBooking, *, booking_id: str | No
     raise Conflict("booking.duplicate")  # pragma: no cover
 
 
-async def assign_employee(ctx: Context, booking_id: str, data: NewAssignment, *,
-                          assignment_id: str | None = None) -> dict[str, Any]:
+async def assign_employee(
+    ctx: Context, booking_id: str, data: NewAssignment, *, assignment_id: str | None = None
+) -> dict[str, Any]:
     """Put an employee on a booking (status ASSIGNED) and tell them."""
     booking = await ctx.db[BOOKINGS].find_one({"_id": booking_id})
     if booking is None:
@@ -292,7 +380,8 @@ async def assign_employee(ctx: Context, booking_id: str, data: NewAssignment, *,
     await _reserve(ctx, data.employeeId, assignment_id, start, end)
     counted = await ctx.db[BOOKINGS].find_one_and_update(
         {"_id": booking_id, "status": {"$nin": CLOSED_BOOKING}},
-        {"$inc": {"liveAssignments": 1}, "$set": {"updatedAt": now}})
+        {"$inc": {"liveAssignments": 1}, "$set": {"updatedAt": now}},
+    )
     if counted is None:  # cancelled or completed meanwhile
         await _release(ctx, data.employeeId, assignment_id)
         raise RuleViolation("booking.not_assignable")
@@ -303,18 +392,25 @@ async def assign_employee(ctx: Context, booking_id: str, data: NewAssignment, *,
         await ctx.db[BOOKINGS].update_one({"_id": booking_id}, {"$inc": {"liveAssignments": -1}})
         await _release(ctx, data.employeeId, assignment_id)
         raise Conflict("assignment.duplicate") from None
-    await ctx.db[BOOKINGS].update_one({"_id": booking_id, "status": "PENDING"},
-                                      {"$set": {"status": "CONFIRMED", "updatedAt": now}})
+    await ctx.db[BOOKINGS].update_one(
+        {"_id": booking_id, "status": "PENDING"}, {"$set": {"status": "CONFIRMED", "updatedAt": now}}
+    )
 
     customer = await ctx.db[users.COLLECTION].find_one({"_id": doc["customerId"]})
     item = assignment_item(doc, customer, ctx.settings.timezone)
-    await notify(ctx, [employee["_id"]], "assignment.assigned", params=_notice_params(ctx, doc),
-                 data={"assignmentId": doc["_id"], "bookingId": booking_id, "bookingCode": doc["bookingCode"]})
+    await notify(
+        ctx,
+        [employee["_id"]],
+        "assignment.assigned",
+        params=_notice_params(ctx, doc),
+        data={"assignmentId": doc["_id"], "bookingId": booking_id, "bookingCode": doc["bookingCode"]},
+    )
     await _announce(ctx, doc, item)
     return item
 
 
 # ---------------------------------------------------------------- the employee API
+
 
 async def _ensure_may_read_employee(ctx: Context, principal: Principal, employee_id: str) -> None:
     if principal.is_admin:
@@ -332,8 +428,9 @@ def status_filter(value: str | None) -> str | None:
     return status if status in ASSIGNMENT_STATUSES else None
 
 
-async def list_for_employee(ctx: Context, principal: Principal, employee_id: str,
-                            query: AssignmentQuery) -> tuple[list[dict[str, Any]], int]:
+async def list_for_employee(
+    ctx: Context, principal: Principal, employee_id: str, query: AssignmentQuery
+) -> tuple[list[dict[str, Any]], int]:
     await _ensure_may_read_employee(ctx, principal, employee_id)
     where: dict[str, Any] = {"employeeId": employee_id}
     status = status_filter(query.status)
@@ -344,8 +441,14 @@ async def list_for_employee(ctx: Context, principal: Principal, employee_id: str
     return await _items(ctx, docs), total
 
 
-async def _refusal(ctx: Context, principal: Principal, assignment_id: str, expected: str, state_key: str,
-                   cutoff_from: datetime | None = None) -> Exception:
+async def _refusal(
+    ctx: Context,
+    principal: Principal,
+    assignment_id: str,
+    expected: str,
+    state_key: str,
+    cutoff_from: datetime | None = None,
+) -> Exception:
     """Why a conditional update matched nothing, checked in the contract's order:
     not found (400) → not yours (403) → wrong state (400) → too close to the start (400)."""
     doc = await ctx.db[ASSIGNMENTS].find_one({"_id": assignment_id})
@@ -364,52 +467,77 @@ def _owned(principal: Principal, where: dict[str, Any]) -> dict[str, Any]:
     return where if principal.is_admin else {**where, "employeeUserId": principal.id}
 
 
-async def cancel_assignment(ctx: Context, principal: Principal, assignment_id: str,
-                            request: CancelRequest) -> dict[str, Any]:
+async def cancel_assignment(
+    ctx: Context, principal: Principal, assignment_id: str, request: CancelRequest
+) -> dict[str, Any]:
     """ASSIGNED → CANCELLED, at least 2 hours before the booking time; tells the customer and admins."""
     now = ctx.clock.now()
     doc = await ctx.db[ASSIGNMENTS].find_one_and_update(
         _owned(principal, {"_id": assignment_id, "status": "ASSIGNED", "bookingTime": {"$gte": now + CANCEL_CUTOFF}}),
-        {"$set": {"status": "CANCELLED", "cancelledAt": now, "cancelReason": request.reason,
-                  "cancelNote": request.note, "cancelledBy": principal.id, "updatedAt": now}},
-        return_document=ReturnDocument.AFTER)
+        {
+            "$set": {
+                "status": "CANCELLED",
+                "cancelledAt": now,
+                "cancelReason": request.reason,
+                "cancelNote": request.note,
+                "cancelledBy": principal.id,
+                "updatedAt": now,
+            }
+        },
+        return_document=ReturnDocument.AFTER,
+    )
     if doc is None:
-        raise await _refusal(ctx, principal, assignment_id, "ASSIGNED", "assignment.cancel_requires_assigned",
-                             cutoff_from=now)
+        raise await _refusal(
+            ctx, principal, assignment_id, "ASSIGNED", "assignment.cancel_requires_assigned", cutoff_from=now
+        )
 
     await _release(ctx, doc["employeeId"], doc["_id"])
     booking = await ctx.db[BOOKINGS].find_one_and_update(
-        {"_id": doc["bookingId"]}, {"$inc": {"liveAssignments": -1}, "$set": {"updatedAt": now}},
-        return_document=ReturnDocument.AFTER)
+        {"_id": doc["bookingId"]},
+        {"$inc": {"liveAssignments": -1}, "$set": {"updatedAt": now}},
+        return_document=ReturnDocument.AFTER,
+    )
     if booking is not None and booking["liveAssignments"] <= 0:
         # Conditional on the count: an assignment added meanwhile keeps the booking alive.
         await ctx.db[BOOKINGS].update_one(
             {"_id": doc["bookingId"], "liveAssignments": {"$lte": 0}, "status": {"$ne": "CANCELLED"}},
-            {"$set": {"status": "CANCELLED", "cancelledAt": now, "updatedAt": now}})
+            {"$set": {"status": "CANCELLED", "cancelledAt": now, "updatedAt": now}},
+        )
 
     people = await users.users_by_ids(ctx, [doc["customerId"], doc["employeeUserId"]])
     item = assignment_item(doc, people.get(doc["customerId"]), ctx.settings.timezone)
     employee = people.get(doc["employeeUserId"]) or {}
     refs = {"assignmentId": doc["_id"], "bookingId": doc["bookingId"], "bookingCode": doc["bookingCode"]}
     params = _notice_params(ctx, doc)
-    await notify(ctx, [doc["customerId"]], "assignment.cancelled", params=params,
-                 data={**refs, "note": request.note})
-    await notify(ctx, None, "assignment.cancelled_alert", role="ADMIN",
-                 params={**params, "employeeName": employee.get("fullName") or doc["employeeId"],
-                         "reason": request.reason},
-                 data={**refs, "employeeId": doc["employeeId"], "reason": request.reason, "note": request.note})
+    await notify(ctx, [doc["customerId"]], "assignment.cancelled", params=params, data={**refs, "note": request.note})
+    await notify(
+        ctx,
+        None,
+        "assignment.cancelled_alert",
+        role="ADMIN",
+        params={**params, "employeeName": employee.get("fullName") or doc["employeeId"], "reason": request.reason},
+        data={**refs, "employeeId": doc["employeeId"], "reason": request.reason, "note": request.note},
+    )
     await _announce(ctx, doc, item, role_room("ADMIN"))
     return item
 
 
-async def _advance(ctx: Context, principal: Principal, assignment_id: str, expected: str, status: str,
-                   time_field: str, refusal_key: str) -> dict[str, Any]:
+async def _advance(
+    ctx: Context,
+    principal: Principal,
+    assignment_id: str,
+    expected: str,
+    status: str,
+    time_field: str,
+    refusal_key: str,
+) -> dict[str, Any]:
     """One conditional update from `expected` to `status`, stamping `time_field`; else say why."""
     now = ctx.clock.now()
     doc = await ctx.db[ASSIGNMENTS].find_one_and_update(
         _owned(principal, {"_id": assignment_id, "status": expected}),
         {"$set": {"status": status, time_field: now, "updatedAt": now}},
-        return_document=ReturnDocument.AFTER)
+        return_document=ReturnDocument.AFTER,
+    )
     if doc is None:
         raise await _refusal(ctx, principal, assignment_id, expected, refusal_key)
     return doc
@@ -417,23 +545,36 @@ async def _advance(ctx: Context, principal: Principal, assignment_id: str, expec
 
 async def check_in(ctx: Context, principal: Principal, assignment_id: str) -> dict[str, Any]:
     """ASSIGNED → IN_PROGRESS: the employee has arrived."""
-    doc = await _advance(ctx, principal, assignment_id, "ASSIGNED", "IN_PROGRESS", "checkInTime",
-                         "assignment.check_in_requires_assigned")
-    await ctx.db[BOOKINGS].update_one({"_id": doc["bookingId"], "status": {"$in": ["PENDING", "CONFIRMED"]}},
-                                      {"$set": {"status": "IN_PROGRESS", "updatedAt": doc["updatedAt"]}})
+    doc = await _advance(
+        ctx, principal, assignment_id, "ASSIGNED", "IN_PROGRESS", "checkInTime", "assignment.check_in_requires_assigned"
+    )
+    await ctx.db[BOOKINGS].update_one(
+        {"_id": doc["bookingId"], "status": {"$in": ["PENDING", "CONFIRMED"]}},
+        {"$set": {"status": "IN_PROGRESS", "updatedAt": doc["updatedAt"]}},
+    )
     return await _progressed(ctx, doc, "assignment.started")
 
 
 async def check_out(ctx: Context, principal: Principal, assignment_id: str) -> dict[str, Any]:
     """IN_PROGRESS → COMPLETED; the booking completes when none of its assignments is still open."""
-    doc = await _advance(ctx, principal, assignment_id, "IN_PROGRESS", "COMPLETED", "checkOutTime",
-                         "assignment.check_out_requires_in_progress")
+    doc = await _advance(
+        ctx,
+        principal,
+        assignment_id,
+        "IN_PROGRESS",
+        "COMPLETED",
+        "checkOutTime",
+        "assignment.check_out_requires_in_progress",
+    )
     still_open = await ctx.db[ASSIGNMENTS].count_documents(
-        {"bookingId": doc["bookingId"], "status": {"$in": ["ASSIGNED", "IN_PROGRESS"]}})
+        {"bookingId": doc["bookingId"], "status": {"$in": ["ASSIGNED", "IN_PROGRESS"]}}
+    )
     if not still_open:
         now = doc["updatedAt"]
-        await ctx.db[BOOKINGS].update_one({"_id": doc["bookingId"], "status": {"$nin": CLOSED_BOOKING}},
-                                          {"$set": {"status": "COMPLETED", "completedAt": now, "updatedAt": now}})
+        await ctx.db[BOOKINGS].update_one(
+            {"_id": doc["bookingId"], "status": {"$nin": CLOSED_BOOKING}},
+            {"$set": {"status": "COMPLETED", "completedAt": now, "updatedAt": now}},
+        )
     return await _progressed(ctx, doc, "assignment.completed")
 
 
@@ -441,23 +582,31 @@ async def _progressed(ctx: Context, doc: dict[str, Any], kind: str) -> dict[str,
     people = await users.users_by_ids(ctx, [doc["customerId"], doc["employeeUserId"]])
     item = assignment_item(doc, people.get(doc["customerId"]), ctx.settings.timezone)
     employee = people.get(doc["employeeUserId"]) or {}
-    await notify(ctx, [doc["customerId"]], kind,
-                 params={**_notice_params(ctx, doc), "employeeName": employee.get("fullName") or doc["employeeId"]},
-                 data={"assignmentId": doc["_id"], "bookingId": doc["bookingId"], "bookingCode": doc["bookingCode"]})
+    await notify(
+        ctx,
+        [doc["customerId"]],
+        kind,
+        params={**_notice_params(ctx, doc), "employeeName": employee.get("fullName") or doc["employeeId"]},
+        data={"assignmentId": doc["_id"], "bookingId": doc["bookingId"], "bookingCode": doc["bookingCode"]},
+    )
     await _announce(ctx, doc, item)
     return item
 
 
 def _notice_params(ctx: Context, doc: dict[str, Any]) -> dict[str, Any]:
-    return {"bookingCode": doc["bookingCode"], "serviceName": doc["serviceName"],
-            "serviceAddress": doc["serviceAddress"],
-            "bookingTime": local_text(doc["bookingTime"], ctx.settings.timezone, "%Y-%m-%d %H:%M")}
+    return {
+        "bookingCode": doc["bookingCode"],
+        "serviceName": doc["serviceName"],
+        "serviceAddress": doc["serviceAddress"],
+        "bookingTime": local_text(doc["bookingTime"], ctx.settings.timezone, "%Y-%m-%d %H:%M"),
+    }
 
 
 async def _announce(ctx: Context, doc: dict[str, Any], item: dict[str, Any], *extra_rooms: str) -> None:
     """`assignment:updated` to the employee, the customer and the assignment's watchers."""
-    await ctx.realtime.to_users("assignment:updated", item, [doc["employeeUserId"], doc["customerId"]],
-                                f"assignment:{doc['_id']}", *extra_rooms)
+    await ctx.realtime.to_users(
+        "assignment:updated", item, [doc["employeeUserId"], doc["customerId"]], f"assignment:{doc['_id']}", *extra_rooms
+    )
 
 
 async def may_watch(ctx: Context, principal: Principal, assignment_id: str) -> bool:
@@ -469,6 +618,7 @@ async def may_watch(ctx: Context, principal: Principal, assignment_id: str) -> b
 
 
 # ---------------------------------------------------------------- the customer's view
+
 
 async def list_bookings(ctx: Context, principal: Principal, query: BookingQuery) -> tuple[list[dict[str, Any]], int]:
     """A customer's own bookings with their assignments; ADMIN sees every booking (or one customer's)."""
@@ -482,8 +632,12 @@ async def list_bookings(ctx: Context, principal: Principal, query: BookingQuery)
         where["status"] = query.status
     order = mongo_sort(query.sort, BOOKING_SORTS, BOOKING_ORDER)
     bookings, total = await fetch_page(ctx.db[BOOKINGS], where, query, order)
-    assignments = await (ctx.db[ASSIGNMENTS].find({"bookingId": {"$in": [b["_id"] for b in bookings]}})
-                         .sort([("assignedAt", 1), ("_id", 1)]).to_list(None))
+    assignments = await (
+        ctx.db[ASSIGNMENTS]
+        .find({"bookingId": {"$in": [b["_id"] for b in bookings]}})
+        .sort([("assignedAt", 1), ("_id", 1)])
+        .to_list(None)
+    )
     people = await users.users_by_ids(ctx, [a["employeeUserId"] for a in assignments])
     by_booking: dict[str, list[dict[str, Any]]] = {}
     for a in assignments:
@@ -492,6 +646,7 @@ async def list_bookings(ctx: Context, principal: Principal, query: BookingQuery)
 
 
 # ---------------------------------------------------------------- seed / demo data
+
 
 async def put_demo_records(ctx: Context, bookings: list[dict[str, Any]], assignments: list[dict[str, Any]]) -> None:
     """Write seed documents as they are (upsert by id: loading twice creates nothing twice), keeping
@@ -505,10 +660,13 @@ async def put_demo_records(ctx: Context, bookings: list[dict[str, Any]], assignm
     for assignment in assignments:
         by_employee.setdefault(assignment["employeeId"], []).append(assignment)
     for employee_id, own in by_employee.items():
-        await ctx.db[CALENDARS].update_one({"_id": employee_id},
-                                           {"$pull": {"busy": {"assignmentId": {"$in": [a["_id"] for a in own]}}}},
-                                           upsert=True)
-        busy = [{"assignmentId": a["_id"], "start": _interval(a)[0], "end": _interval(a)[1]}
-                for a in own if a["status"] in ("ASSIGNED", "IN_PROGRESS")]
+        await ctx.db[CALENDARS].update_one(
+            {"_id": employee_id}, {"$pull": {"busy": {"assignmentId": {"$in": [a["_id"] for a in own]}}}}, upsert=True
+        )
+        busy = [
+            {"assignmentId": a["_id"], "start": _interval(a)[0], "end": _interval(a)[1]}
+            for a in own
+            if a["status"] in ("ASSIGNED", "IN_PROGRESS")
+        ]
         if busy:
             await ctx.db[CALENDARS].update_one({"_id": employee_id}, {"$push": {"busy": {"$each": busy}}})

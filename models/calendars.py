@@ -12,6 +12,7 @@ The document is created first with its own upsert, then the conditional push run
 an upsert whose filter carries the overlap condition would, on a conflict, try to insert a second
 document with the same `_id` and fail with a duplicate key instead of saying "busy".
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -36,14 +37,15 @@ def _overlapping(start: datetime, end: datetime) -> dict[str, Any]:
     return {"$elemMatch": {"start": {"$lt": end}, "end": {"$gt": start}}}
 
 
-async def reserve(ctx: Context, tutor_id: str, session_id: str, start: datetime, end: datetime,
-                  slot_key: str | None = None) -> bool:
+async def reserve(
+    ctx: Context, tutor_id: str, session_id: str, start: datetime, end: datetime, slot_key: str | None = None
+) -> bool:
     """Take [start, end) in the tutor's calendar for a session; False when it overlaps a busy interval."""
     await _ensure(ctx, tutor_id)
     entry = {"sessionId": session_id, "start": start, "end": end, "slotKey": slot_key}
     taken = await ctx.db[COLLECTION].find_one_and_update(
-        {"_id": tutor_id, "busy": {"$not": _overlapping(start, end)}}, {"$push": {"busy": entry}},
-        projection={"_id": 1})
+        {"_id": tutor_id, "busy": {"$not": _overlapping(start, end)}}, {"$push": {"busy": entry}}, projection={"_id": 1}
+    )
     if taken is None:
         return False
     # Intervals that have ended can never conflict with a new (future) booking: drop them so the

@@ -11,6 +11,7 @@ A request is refused when the session starts in less than SESSION_CANCEL_MIN_NOT
 `openKey` set while the request is PENDING and removed once it is decided. Requests left open when
 their session stops being active (rejected, cancelled, completed) are CLOSED.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -27,9 +28,9 @@ from models.users import get_user
 from server.auth import Principal
 from server.clock import as_utc
 from server.context import Context
+from server.documents import find_or_404
 from server.errors import Conflict, Forbidden, RuleViolation
 from server.paging import PageQuery, fetch_page
-from server.documents import find_or_404
 
 COLLECTION = "cancel_requests"
 INDEXES = [
@@ -71,26 +72,45 @@ class CancelRequestQuery(PageQuery):
 
 def render(doc: dict[str, Any]) -> dict[str, Any]:
     return {
-        "id": doc["_id"], "sessionId": doc["sessionId"], "requesterId": doc["requesterId"],
-        "requesterSide": doc["requesterSide"], "deciderIds": list(doc["deciderIds"]),
-        "deciderRole": doc.get("deciderRole"), "reason": doc["reason"], "status": doc["status"],
-        "outcome": doc.get("outcome"), "decidedBy": doc.get("decidedBy"), "decisionReason": doc.get("decisionReason"),
-        "decidedAt": doc.get("decidedAt"), "createdAt": doc["createdAt"], "updatedAt": doc["updatedAt"],
+        "id": doc["_id"],
+        "sessionId": doc["sessionId"],
+        "requesterId": doc["requesterId"],
+        "requesterSide": doc["requesterSide"],
+        "deciderIds": list(doc["deciderIds"]),
+        "deciderRole": doc.get("deciderRole"),
+        "reason": doc["reason"],
+        "status": doc["status"],
+        "outcome": doc.get("outcome"),
+        "decidedBy": doc.get("decidedBy"),
+        "decisionReason": doc.get("decisionReason"),
+        "decidedAt": doc.get("decidedAt"),
+        "createdAt": doc["createdAt"],
+        "updatedAt": doc["updatedAt"],
     }
 
 
 def may_decide(principal: Principal, doc: dict[str, Any]) -> bool:
-    return (principal.is_admin or principal.id in doc["deciderIds"]
-            or (doc.get("deciderRole") is not None and principal.role == doc["deciderRole"]))
+    return (
+        principal.is_admin
+        or principal.id in doc["deciderIds"]
+        or (doc.get("deciderRole") is not None and principal.role == doc["deciderRole"])
+    )
 
 
 async def _notify_deciders(ctx: Context, doc: dict[str, Any], kind: str, params: dict[str, Any]) -> None:
-    await notify(ctx, doc["deciderIds"], kind, role=doc.get("deciderRole"), params=params,
-                 data={"cancelRequestId": doc["_id"], "sessionId": doc["sessionId"]})
+    await notify(
+        ctx,
+        doc["deciderIds"],
+        kind,
+        role=doc.get("deciderRole"),
+        params=params,
+        data={"cancelRequestId": doc["_id"], "sessionId": doc["sessionId"]},
+    )
 
 
-async def create_request(ctx: Context, principal: Principal, session_id: str,
-                         request: NewCancelRequest) -> dict[str, Any]:
+async def create_request(
+    ctx: Context, principal: Principal, session_id: str, request: NewCancelRequest
+) -> dict[str, Any]:
     session = await sessions.find_session(ctx, session_id)
     if principal.id == session["tutorId"]:
         side = "TUTOR"
@@ -111,17 +131,29 @@ async def create_request(ctx: Context, principal: Principal, session_id: str,
     else:
         deciders, role = [], "MANAGEMENT"
     doc = {
-        "_id": str(uuid.uuid4()), "sessionId": session_id, "requesterId": principal.id, "requesterSide": side,
-        "deciderIds": deciders, "deciderRole": role, "reason": request.reason, "status": "PENDING",
-        "openKey": f"{session_id}:{principal.id}", "createdAt": now, "updatedAt": now,
+        "_id": str(uuid.uuid4()),
+        "sessionId": session_id,
+        "requesterId": principal.id,
+        "requesterSide": side,
+        "deciderIds": deciders,
+        "deciderRole": role,
+        "reason": request.reason,
+        "status": "PENDING",
+        "openKey": f"{session_id}:{principal.id}",
+        "createdAt": now,
+        "updatedAt": now,
     }
     try:
         await ctx.db[COLLECTION].insert_one(doc)
     except DuplicateKeyError:
         raise Conflict("cancel_request.already_open") from None
     me = await get_user(ctx, principal.id)
-    await _notify_deciders(ctx, doc, "cancel_request.created",
-                           {"requester": me["fullName"], "reason": request.reason, **sessions.notice_params(session)})
+    await _notify_deciders(
+        ctx,
+        doc,
+        "cancel_request.created",
+        {"requester": me["fullName"], "reason": request.reason, **sessions.notice_params(session)},
+    )
     return render(doc)
 
 
@@ -129,8 +161,9 @@ async def _find(ctx: Context, request_id: str) -> dict[str, Any]:
     return await find_or_404(ctx.db[COLLECTION], request_id, "cancel_request.not_found")
 
 
-async def _decide(ctx: Context, principal: Principal, request_id: str, status: str,
-                  decision: Decision) -> tuple[dict[str, Any], dict[str, Any]]:
+async def _decide(
+    ctx: Context, principal: Principal, request_id: str, status: str, decision: Decision
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """The request leaves PENDING in one conditional update; returns it with its session."""
     current = await _find(ctx, request_id)
     if not may_decide(principal, current):  # deciders never change: checking first is safe
@@ -141,9 +174,18 @@ async def _decide(ctx: Context, principal: Principal, request_id: str, status: s
     now = ctx.clock.now()
     doc = await ctx.db[COLLECTION].find_one_and_update(
         {"_id": request_id, "status": "PENDING"},
-        {"$set": {"status": status, "decidedBy": principal.id, "decidedAt": now, "decisionReason": decision.reason,
-                  "updatedAt": now}, "$unset": {"openKey": ""}},
-        return_document=ReturnDocument.AFTER)
+        {
+            "$set": {
+                "status": status,
+                "decidedBy": principal.id,
+                "decidedAt": now,
+                "decisionReason": decision.reason,
+                "updatedAt": now,
+            },
+            "$unset": {"openKey": ""},
+        },
+        return_document=ReturnDocument.AFTER,
+    )
     if doc is None:
         current = await _find(ctx, request_id)
         raise Conflict("cancel_request.already_decided", status=current["status"])
@@ -163,17 +205,27 @@ async def approve_request(ctx: Context, principal: Principal, request_id: str, d
             others = [u for u in sessions.participants(cancelled) if u not in (doc["requesterId"], principal.id)]
             await notify(ctx, others, "session.cancelled", params=params, data={"sessionId": session["_id"]})
     doc = await ctx.db[COLLECTION].find_one_and_update(
-        {"_id": doc["_id"]}, {"$set": {"outcome": outcome}}, return_document=ReturnDocument.AFTER)
-    await notify(ctx, [doc["requesterId"]], "cancel_request.approved", params=params,
-                 data={"cancelRequestId": doc["_id"], "sessionId": session["_id"], "outcome": outcome})
+        {"_id": doc["_id"]}, {"$set": {"outcome": outcome}}, return_document=ReturnDocument.AFTER
+    )
+    await notify(
+        ctx,
+        [doc["requesterId"]],
+        "cancel_request.approved",
+        params=params,
+        data={"cancelRequestId": doc["_id"], "sessionId": session["_id"], "outcome": outcome},
+    )
     return render(doc)
 
 
 async def reject_request(ctx: Context, principal: Principal, request_id: str, decision: Decision) -> dict[str, Any]:
     doc, session = await _decide(ctx, principal, request_id, "REJECTED", decision)
-    await notify(ctx, [doc["requesterId"]], "cancel_request.rejected",
-                 params={**sessions.notice_params(session), "reason": decision.reason or "-"},
-                 data={"cancelRequestId": doc["_id"], "sessionId": session["_id"]})
+    await notify(
+        ctx,
+        [doc["requesterId"]],
+        "cancel_request.rejected",
+        params={**sessions.notice_params(session), "reason": decision.reason or "-"},
+        data={"cancelRequestId": doc["_id"], "sessionId": session["_id"]},
+    )
     return render(doc)
 
 
@@ -184,8 +236,9 @@ async def get_request(ctx: Context, principal: Principal, request_id: str) -> di
     return render(doc)
 
 
-async def list_requests(ctx: Context, principal: Principal,
-                        query: CancelRequestQuery) -> tuple[list[dict[str, Any]], int]:
+async def list_requests(
+    ctx: Context, principal: Principal, query: CancelRequestQuery
+) -> tuple[list[dict[str, Any]], int]:
     """The requests you made or must decide (ADMIN: all)."""
     where: dict[str, Any] = {}
     if not principal.is_admin:
@@ -204,4 +257,5 @@ async def close_open_requests(ctx: Context, session_id: str) -> None:
     now = ctx.clock.now()
     await ctx.db[COLLECTION].update_many(
         {"sessionId": session_id, "status": "PENDING"},
-        {"$set": {"status": "CLOSED", "decidedAt": now, "updatedAt": now}, "$unset": {"openKey": ""}})
+        {"$set": {"status": "CLOSED", "decidedAt": now, "updatedAt": now}, "$unset": {"openKey": ""}},
+    )

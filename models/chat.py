@@ -22,6 +22,7 @@ The rules, and how each one holds under concurrency:
   `user:` room, and a member who is offline gets one "new messages" notification per conversation
   until they read it (not one per message).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -89,6 +90,7 @@ def room(conversation_id: str) -> str:
 
 # ---------------------------------------------------------------------------------------- shapes
 
+
 class NewConversation(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
@@ -152,10 +154,17 @@ class HistoryQuery(BaseModel):
 
 # ----------------------------------------------------------------------------------------- views
 
+
 def message_view(doc: dict[str, Any]) -> dict[str, Any]:
-    return {"id": doc["_id"], "conversationId": doc["conversationId"], "senderId": doc["senderId"],
-            "body": doc["body"], "seq": doc["seq"], "createdAt": doc["createdAt"],
-            "clientMessageId": doc["clientMessageId"]}
+    return {
+        "id": doc["_id"],
+        "conversationId": doc["conversationId"],
+        "senderId": doc["senderId"],
+        "body": doc["body"],
+        "seq": doc["seq"],
+        "createdAt": doc["createdAt"],
+        "clientMessageId": doc["clientMessageId"],
+    }
 
 
 def _last_read(doc: dict[str, Any], user_id: str) -> int:
@@ -165,12 +174,19 @@ def _last_read(doc: dict[str, Any], user_id: str) -> int:
 def conversation_view(doc: dict[str, Any], user_id: str, users: dict[str, dict[str, Any]]) -> dict[str, Any]:
     last_read = _last_read(doc, user_id)
     return {
-        "id": doc["_id"], "type": doc["type"], "title": doc.get("title"),
+        "id": doc["_id"],
+        "type": doc["type"],
+        "title": doc.get("title"),
         "participantIds": doc["memberIds"],
-        "participants": [{"id": m, "fullName": users.get(m, {}).get("fullName"), "role": users.get(m, {}).get("role")}
-                         for m in doc["memberIds"]],
-        "createdBy": doc["createdBy"], "createdAt": doc["createdAt"], "updatedAt": doc["lastActivityAt"],
-        "lastSeq": doc["lastSeq"], "lastReadSeq": last_read,
+        "participants": [
+            {"id": m, "fullName": users.get(m, {}).get("fullName"), "role": users.get(m, {}).get("role")}
+            for m in doc["memberIds"]
+        ],
+        "createdBy": doc["createdBy"],
+        "createdAt": doc["createdAt"],
+        "updatedAt": doc["lastActivityAt"],
+        "lastSeq": doc["lastSeq"],
+        "lastReadSeq": last_read,
         "unreadCount": max(0, doc["lastSeq"] - last_read),
         "lastMessage": doc.get("lastMessage"),
     }
@@ -178,7 +194,10 @@ def conversation_view(doc: dict[str, Any], user_id: str, users: dict[str, dict[s
 
 # ---------------------------------------------------------------------------------- conversations
 
-async def create_conversation(ctx: Context, principal: Principal, request: NewConversation) -> tuple[dict[str, Any], bool]:
+
+async def create_conversation(
+    ctx: Context, principal: Principal, request: NewConversation
+) -> tuple[dict[str, Any], bool]:
     """A conversation of the caller and the participants; returns it and whether it is new.
 
     Two members and no title make a direct conversation, which exists once per pair (a unique
@@ -194,9 +213,16 @@ async def create_conversation(ctx: Context, principal: Principal, request: NewCo
     now = ctx.clock.now()
     direct = len(members) == 2 and not request.title
     doc: dict[str, Any] = {
-        "_id": str(uuid.uuid4()), "type": "DIRECT" if direct else "GROUP",
-        "title": None if direct else request.title, "memberIds": members, "createdBy": principal.id,
-        "createdAt": now, "lastActivityAt": now, "lastSeq": 0, "lastMessage": None, "reads": {},
+        "_id": str(uuid.uuid4()),
+        "type": "DIRECT" if direct else "GROUP",
+        "title": None if direct else request.title,
+        "memberIds": members,
+        "createdBy": principal.id,
+        "createdAt": now,
+        "lastActivityAt": now,
+        "lastSeq": 0,
+        "lastMessage": None,
+        "reads": {},
     }
     created = True
     if direct:
@@ -211,8 +237,9 @@ async def create_conversation(ctx: Context, principal: Principal, request: NewCo
     return conversation_view(doc, principal.id, users), created
 
 
-async def _member_doc(ctx: Context, principal: Principal, conversation_id: str,
-                      projection: dict[str, Any] | None = None) -> dict[str, Any]:
+async def _member_doc(
+    ctx: Context, principal: Principal, conversation_id: str, projection: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The conversation, if the caller is a member: 404 when unknown, 403 when not theirs."""
     doc = await ctx.db[CONVERSATIONS].find_one({"_id": conversation_id}, projection)
     if doc is None:
@@ -224,8 +251,10 @@ async def _member_doc(ctx: Context, principal: Principal, conversation_id: str,
 
 async def is_member(ctx: Context, principal: Principal, conversation_id: str) -> bool:
     """The `room:join` check for `conversation:<id>`."""
-    return await ctx.db[CONVERSATIONS].find_one({"_id": conversation_id, "memberIds": principal.id},
-                                                {"_id": 1}) is not None
+    return (
+        await ctx.db[CONVERSATIONS].find_one({"_id": conversation_id, "memberIds": principal.id}, {"_id": 1})
+        is not None
+    )
 
 
 async def get_conversation(ctx: Context, principal: Principal, conversation_id: str) -> dict[str, Any]:
@@ -235,30 +264,43 @@ async def get_conversation(ctx: Context, principal: Principal, conversation_id: 
 
 async def list_conversations(ctx: Context, principal: Principal, page: PageQuery) -> tuple[list[dict[str, Any]], int]:
     """The caller's conversations, most recently active first, each with unreadCount and lastMessage."""
-    docs, total = await fetch_page(ctx.db[CONVERSATIONS], {"memberIds": principal.id}, page,
-                                   [("lastActivityAt", -1), ("_id", 1)])
+    docs, total = await fetch_page(
+        ctx.db[CONVERSATIONS], {"memberIds": principal.id}, page, [("lastActivityAt", -1), ("_id", 1)]
+    )
     users = await users_by_ids(ctx, [m for d in docs for m in d["memberIds"]])
     return [conversation_view(d, principal.id, users) for d in docs], total
 
 
 # --------------------------------------------------------------------------------------- messages
 
+
 async def send_message(ctx: Context, principal: Principal, conversation_id: str, request: NewMessage) -> dict[str, Any]:
     """Store a message and deliver it; the one send operation behind REST and `chat:send`."""
-    conversation = await _member_doc(ctx, principal, conversation_id,
-                                     {"memberIds": 1, "type": 1, "title": 1})
+    conversation = await _member_doc(ctx, principal, conversation_id, {"memberIds": 1, "type": 1, "title": 1})
     client_id = request.clientMessageId
     new_id = message_id(conversation_id, principal.id, client_id)
     if client_id:
         existing = await ctx.db[MESSAGES].find_one({"_id": new_id})
         if existing is not None:  # a resend: the first message, not a copy (and not rate limited)
             return await _replayed(ctx, conversation, existing)
-    await take(ctx, f"chat:{principal.id}", limit=ctx.settings.chat_rate_limit_messages,
-               window_seconds=ctx.settings.chat_rate_limit_window_seconds, message_key="chat.rate_limited")
+    await take(
+        ctx,
+        f"chat:{principal.id}",
+        limit=ctx.settings.chat_rate_limit_messages,
+        window_seconds=ctx.settings.chat_rate_limit_window_seconds,
+        message_key="chat.rate_limited",
+    )
     now = ctx.clock.now()
-    reservation = {"_id": new_id, "conversationId": conversation_id, "senderId": principal.id,
-                   "clientMessageId": client_id, "body": request.body, "seq": None,
-                   "createdAt": now, "reservedAt": now}
+    reservation = {
+        "_id": new_id,
+        "conversationId": conversation_id,
+        "senderId": principal.id,
+        "clientMessageId": client_id,
+        "body": request.body,
+        "seq": None,
+        "createdAt": now,
+        "reservedAt": now,
+    }
     try:
         await ctx.db[MESSAGES].insert_one(reservation)
     except DuplicateKeyError:  # the same resend raced us and reserved first
@@ -269,22 +311,30 @@ async def send_message(ctx: Context, principal: Principal, conversation_id: str,
     return await _number_and_deliver(ctx, conversation, reservation)
 
 
-async def _number_and_deliver(ctx: Context, conversation: dict[str, Any], reservation: dict[str, Any]) -> dict[str, Any]:
+async def _number_and_deliver(
+    ctx: Context, conversation: dict[str, Any], reservation: dict[str, Any]
+) -> dict[str, Any]:
     """Give a reserved message the conversation's next seq, then publish it."""
     conversation_id, sender_id = reservation["conversationId"], reservation["senderId"]
     counter = await ctx.db[CONVERSATIONS].find_one_and_update(
-        {"_id": conversation_id, "memberIds": sender_id}, {"$inc": {"lastSeq": 1}},
-        projection={"lastSeq": 1}, return_document=ReturnDocument.AFTER)
+        {"_id": conversation_id, "memberIds": sender_id},
+        {"$inc": {"lastSeq": 1}},
+        projection={"lastSeq": 1},
+        return_document=ReturnDocument.AFTER,
+    )
     if counter is None:  # the conversation went away under us: withdraw the reservation
         await ctx.db[MESSAGES].delete_one({"_id": reservation["_id"], "seq": None})
         raise Forbidden()
     seq = counter["lastSeq"]
     doc = await ctx.db[MESSAGES].find_one_and_update(
-        {"_id": reservation["_id"], "seq": None}, {"$set": {"seq": seq}, "$unset": {"reservedAt": ""}},
-        return_document=ReturnDocument.AFTER)
+        {"_id": reservation["_id"], "seq": None},
+        {"$set": {"seq": seq}, "$unset": {"reservedAt": ""}},
+        return_document=ReturnDocument.AFTER,
+    )
     if doc is None:  # only after a stale takeover raced the original request: theirs stands
-        log.warning("chat: seq %s of %s left unused (message %s numbered twice)", seq, conversation_id,
-                    reservation["_id"])
+        log.warning(
+            "chat: seq %s of %s left unused (message %s numbered twice)", seq, conversation_id, reservation["_id"]
+        )
         return message_view(await ctx.db[MESSAGES].find_one({"_id": reservation["_id"]}))
     message = message_view(doc)
     await _record_last_message(ctx, message)
@@ -305,7 +355,9 @@ async def _replayed(ctx: Context, conversation: dict[str, Any], doc: dict[str, A
         if reserved_at is not None and as_utc(reserved_at) <= ctx.clock.now() - STALE_RESERVATION:
             claimed = await ctx.db[MESSAGES].find_one_and_update(
                 {"_id": doc["_id"], "seq": None, "reservedAt": reserved_at},
-                {"$set": {"reservedAt": ctx.clock.now()}}, return_document=ReturnDocument.AFTER)
+                {"$set": {"reservedAt": ctx.clock.now()}},
+                return_document=ReturnDocument.AFTER,
+            )
             if claimed is not None:
                 return await _number_and_deliver(ctx, conversation, claimed)
         if asyncio.get_running_loop().time() >= deadline:
@@ -324,7 +376,8 @@ async def _record_last_message(ctx: Context, message: dict[str, Any]) -> None:
     raise_pointers = {"$max": {f"reads.{sender}": seq, "lastActivityAt": message["createdAt"]}}
     result = await conversations.update_one(
         {"_id": message["conversationId"], "$or": [{"lastMessage": None}, {"lastMessage.seq": {"$lt": seq}}]},
-        {"$set": {"lastMessage": message}, **raise_pointers})
+        {"$set": {"lastMessage": message}, **raise_pointers},
+    )
     if result.matched_count == 0:  # a later message got there first
         await conversations.update_one({"_id": message["conversationId"]}, raise_pointers)
 
@@ -334,29 +387,44 @@ async def _notify_offline_members(ctx: Context, conversation: dict[str, Any], me
     set with the notification and cleared when the member reads the conversation."""
     others = [m for m in conversation["memberIds"] if m != message["senderId"]]
     try:
-        recipients = await presence.offline_once(ctx, others, f"{NOTICE_MARKER}{conversation['_id']}:",
-                                                 ctx.settings.chat_offline_notice_ttl_seconds)
+        recipients = await presence.offline_once(
+            ctx, others, f"{NOTICE_MARKER}{conversation['_id']}:", ctx.settings.chat_offline_notice_ttl_seconds
+        )
         if not recipients:
             return
         sender = (await users_by_ids(ctx, [message["senderId"]])).get(message["senderId"], {})
         name = sender.get("fullName") or ""
-        await notify(ctx, recipients, NOTICE_KIND,
-                     params={"sender": name, "conversation": conversation.get("title") or name,
-                             "preview": message["body"][:PREVIEW_CHARS]},
-                     data={"conversationId": conversation["_id"], "messageId": message["id"], "seq": message["seq"]},
-                     job_id=f"chat:{conversation['_id']}:{message['seq']}")
+        await notify(
+            ctx,
+            recipients,
+            NOTICE_KIND,
+            params={
+                "sender": name,
+                "conversation": conversation.get("title") or name,
+                "preview": message["body"][:PREVIEW_CHARS],
+            },
+            data={"conversationId": conversation["_id"], "messageId": message["id"], "seq": message["seq"]},
+            job_id=f"chat:{conversation['_id']}:{message['seq']}",
+        )
     except Exception:  # the message is stored and delivered; a missed notice must not fail the send
         log.exception("chat: offline notification for %s failed", message["id"])
 
 
-async def history(ctx: Context, principal: Principal, conversation_id: str, query: HistoryQuery) -> list[dict[str, Any]]:
+async def history(
+    ctx: Context, principal: Principal, conversation_id: str, query: HistoryQuery
+) -> list[dict[str, Any]]:
     """Messages newest first, `before` a seq (exclusive), at most `limit`."""
     await _member_doc(ctx, principal, conversation_id, {"memberIds": 1})
     seq: dict[str, Any] = {"$gt": 0}
     if query.before is not None:
         seq["$lt"] = query.before
-    docs = await (ctx.db[MESSAGES].find({"conversationId": conversation_id, "seq": seq})
-                  .sort([("seq", -1)]).limit(query.limit).to_list(None))
+    docs = await (
+        ctx.db[MESSAGES]
+        .find({"conversationId": conversation_id, "seq": seq})
+        .sort([("seq", -1)])
+        .limit(query.limit)
+        .to_list(None)
+    )
     return [message_view(d) for d in docs]
 
 
@@ -364,23 +432,36 @@ async def sync(ctx: Context, principal: Principal, payload: SyncPayload) -> dict
     """What a reconnecting client missed: the messages after `afterSeq`, oldest first, at most
     `limit` (500); `hasMore` says to ask again from the last one returned."""
     conversation = await _member_doc(ctx, principal, payload.conversationId)
-    docs = await (ctx.db[MESSAGES].find({"conversationId": payload.conversationId, "seq": {"$gt": payload.afterSeq}})
-                  .sort([("seq", 1)]).limit(payload.limit + 1).to_list(None))
+    docs = await (
+        ctx.db[MESSAGES]
+        .find({"conversationId": payload.conversationId, "seq": {"$gt": payload.afterSeq}})
+        .sort([("seq", 1)])
+        .limit(payload.limit + 1)
+        .to_list(None)
+    )
     last_read = _last_read(conversation, principal.id)
-    return {"conversationId": payload.conversationId, "messages": [message_view(d) for d in docs[:payload.limit]],
-            "hasMore": len(docs) > payload.limit, "lastSeq": conversation["lastSeq"], "lastReadSeq": last_read,
-            "unreadCount": max(0, conversation["lastSeq"] - last_read)}
+    return {
+        "conversationId": payload.conversationId,
+        "messages": [message_view(d) for d in docs[: payload.limit]],
+        "hasMore": len(docs) > payload.limit,
+        "lastSeq": conversation["lastSeq"],
+        "lastReadSeq": last_read,
+        "unreadCount": max(0, conversation["lastSeq"] - last_read),
+    }
 
 
 # ------------------------------------------------------------------------------ receipts, typing
+
 
 async def mark_read(ctx: Context, principal: Principal, conversation_id: str, seq: int) -> dict[str, Any]:
     """Raise the caller's read pointer to `seq` (never lowers it); tells the members when it moved."""
     pointer = f"reads.{principal.id}"
     before = await ctx.db[CONVERSATIONS].find_one_and_update(
         {"_id": conversation_id, "memberIds": principal.id, "lastSeq": {"$gte": seq}},
-        {"$max": {pointer: seq}}, projection={"lastSeq": 1, "memberIds": 1, pointer: 1},
-        return_document=ReturnDocument.BEFORE)
+        {"$max": {pointer: seq}},
+        projection={"lastSeq": 1, "memberIds": 1, pointer: 1},
+        return_document=ReturnDocument.BEFORE,
+    )
     if before is None:
         current = await _member_doc(ctx, principal, conversation_id, {"memberIds": 1, "lastSeq": 1})
         raise RuleViolation("chat.read_beyond_last", lastSeq=current["lastSeq"])
@@ -388,27 +469,38 @@ async def mark_read(ctx: Context, principal: Principal, conversation_id: str, se
     now_read = max(previous, seq)
     await ctx.redis.delete(f"{NOTICE_MARKER}{conversation_id}:{principal.id}")
     if now_read > previous:
-        await ctx.realtime.emit_once("chat:read", {"conversationId": conversation_id, "userId": principal.id,
-                                                   "seq": now_read},
-                                     [*(user_room(m) for m in before["memberIds"]), room(conversation_id)])
-    return {"conversationId": conversation_id, "userId": principal.id, "lastReadSeq": now_read,
-            "unreadCount": max(0, before["lastSeq"] - now_read)}
+        await ctx.realtime.emit_once(
+            "chat:read",
+            {"conversationId": conversation_id, "userId": principal.id, "seq": now_read},
+            [*(user_room(m) for m in before["memberIds"]), room(conversation_id)],
+        )
+    return {
+        "conversationId": conversation_id,
+        "userId": principal.id,
+        "lastReadSeq": now_read,
+        "unreadCount": max(0, before["lastSeq"] - now_read),
+    }
 
 
 async def typing(ctx: Context, principal: Principal, payload: TypingPayload) -> dict[str, Any]:
     """Tell the other members (not the typist, on any of their devices); nothing is stored."""
     conversation = await _member_doc(ctx, principal, payload.conversationId, {"memberIds": 1})
     event = {"conversationId": payload.conversationId, "userId": principal.id, "typing": payload.typing}
-    await ctx.realtime.emit_once("chat:typing", event,
-                                 [user_room(m) for m in conversation["memberIds"] if m != principal.id])
+    await ctx.realtime.emit_once(
+        "chat:typing", event, [user_room(m) for m in conversation["memberIds"] if m != principal.id]
+    )
     return event
 
 
 # ------------------------------------------------------------------------------------- presence
 
+
 async def announce_presence(ctx: Context, change: presence.Change) -> None:
     """Tell everyone who shares a conversation with the user that they came online or went offline."""
     contacts = await ctx.db[CONVERSATIONS].distinct("memberIds", {"memberIds": change.user_id})
     rooms = [user_room(c) for c in contacts if c != change.user_id]
-    await ctx.realtime.emit_once("presence", {"userId": change.user_id, "online": change.online,
-                                              "lastSeen": None if change.online else change.last_seen}, rooms)
+    await ctx.realtime.emit_once(
+        "presence",
+        {"userId": change.user_id, "online": change.online, "lastSeen": None if change.online else change.last_seen},
+        rooms,
+    )

@@ -11,12 +11,13 @@ unique `slotKey` (`<classId>:<local date>T<HH:MM>`): running it again finds the 
 and creates nothing twice. Each session takes the tutor's calendar like any other, so a slot that
 overlaps another of the tutor's sessions is reported back, not double-booked.
 """
+
 from __future__ import annotations
 
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -30,10 +31,10 @@ from models.notifications import notify
 from models.users import get_user
 from server.auth import Principal
 from server.context import Context
+from server.documents import find_or_404
 from server.errors import Conflict, Forbidden, RuleViolation
 from server.jsonutil import iso
 from server.paging import PageQuery, fetch_page, mongo_sort
-from server.documents import find_or_404
 
 COLLECTION = "classes"
 INDEXES = [
@@ -83,7 +84,7 @@ class NewClass(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _dates(self) -> "NewClass":
+    def _dates(self) -> NewClass:
         if self.endDate < self.startDate:
             raise _error("class.end_before_start")
         if (self.endDate - self.startDate).days > MAX_SPAN_DAYS:
@@ -104,10 +105,19 @@ class ClassQuery(PageQuery):
 def render(doc: dict[str, Any], viewer: Principal | None = None) -> dict[str, Any]:
     """The class; its roster only for its tutor, MANAGEMENT and ADMIN."""
     view = {
-        "id": doc["_id"], "tutorId": doc["tutorId"], "title": doc["title"], "subject": doc["subject"],
-        "description": doc.get("description"), "capacity": doc["capacity"], "enrolledCount": doc["enrolledCount"],
-        "startDate": doc["startDate"], "endDate": doc["endDate"], "schedule": doc["schedule"],
-        "timezone": doc["timezone"], "createdAt": doc["createdAt"], "updatedAt": doc["updatedAt"],
+        "id": doc["_id"],
+        "tutorId": doc["tutorId"],
+        "title": doc["title"],
+        "subject": doc["subject"],
+        "description": doc.get("description"),
+        "capacity": doc["capacity"],
+        "enrolledCount": doc["enrolledCount"],
+        "startDate": doc["startDate"],
+        "endDate": doc["endDate"],
+        "schedule": doc["schedule"],
+        "timezone": doc["timezone"],
+        "createdAt": doc["createdAt"],
+        "updatedAt": doc["updatedAt"],
     }
     if viewer is not None:
         view["enrolled"] = viewer.id in doc["studentIds"]
@@ -118,8 +128,9 @@ def render(doc: dict[str, Any], viewer: Principal | None = None) -> dict[str, An
 
 async def announce(ctx: Context, doc: dict[str, Any], **extra: Any) -> None:
     """`class:updated` to the tutor, the enrolled students and the class's topic room."""
-    await ctx.realtime.to_users("class:updated", {**render(doc), **extra}, [doc["tutorId"], *doc["studentIds"]],
-                                f"class:{doc['_id']}")
+    await ctx.realtime.to_users(
+        "class:updated", {**render(doc), **extra}, [doc["tutorId"], *doc["studentIds"]], f"class:{doc['_id']}"
+    )
 
 
 def _today(doc: dict[str, Any], ctx: Context) -> date:
@@ -133,11 +144,21 @@ async def create_class(ctx: Context, tutor: Principal, request: NewClass) -> dic
     if request.endDate < now.astimezone(ZoneInfo(zone)).date():
         raise RuleViolation("class.ends_in_past")
     doc = {
-        "_id": str(uuid.uuid4()), "tutorId": tutor.id, "title": request.title, "subject": request.subject,
-        "subjectKey": request.subject.casefold(), "description": request.description, "capacity": request.capacity,
-        "startDate": request.startDate.isoformat(), "endDate": request.endDate.isoformat(),
-        "schedule": [s.model_dump() for s in request.schedule], "timezone": zone,
-        "studentIds": [], "enrolledCount": 0, "createdAt": now, "updatedAt": now,
+        "_id": str(uuid.uuid4()),
+        "tutorId": tutor.id,
+        "title": request.title,
+        "subject": request.subject,
+        "subjectKey": request.subject.casefold(),
+        "description": request.description,
+        "capacity": request.capacity,
+        "startDate": request.startDate.isoformat(),
+        "endDate": request.endDate.isoformat(),
+        "schedule": [s.model_dump() for s in request.schedule],
+        "timezone": zone,
+        "studentIds": [],
+        "enrolledCount": 0,
+        "createdAt": now,
+        "updatedAt": now,
     }
     await ctx.db[COLLECTION].insert_one(doc)
     return render(doc, tutor)
@@ -173,7 +194,8 @@ async def enroll(ctx: Context, student: Principal, class_id: str) -> dict[str, A
     doc = await ctx.db[COLLECTION].find_one_and_update(
         {"_id": class_id, "studentIds": {"$ne": student.id}, "enrolledCount": {"$lt": current["capacity"]}},
         {"$push": {"studentIds": student.id}, "$inc": {"enrolledCount": 1}, "$set": {"updatedAt": now}},
-        return_document=ReturnDocument.AFTER)
+        return_document=ReturnDocument.AFTER,
+    )
     if doc is None:
         current = await find_class(ctx, class_id)
         if student.id in current["studentIds"]:
@@ -181,9 +203,18 @@ async def enroll(ctx: Context, student: Principal, class_id: str) -> dict[str, A
         raise Conflict("class.full", capacity=current["capacity"])
     joined = await sessions.add_student_to_class_sessions(ctx, class_id, student.id)
     me = await get_user(ctx, student.id)
-    await notify(ctx, [doc["tutorId"]], "class.enrolled",
-                 params={"student": me["fullName"], "title": doc["title"], "enrolled": doc["enrolledCount"],
-                         "capacity": doc["capacity"]}, data={"classId": class_id})
+    await notify(
+        ctx,
+        [doc["tutorId"]],
+        "class.enrolled",
+        params={
+            "student": me["fullName"],
+            "title": doc["title"],
+            "enrolled": doc["enrolledCount"],
+            "capacity": doc["capacity"],
+        },
+        data={"classId": class_id},
+    )
     await announce(ctx, doc)
     return {**render(doc, student), "joinedSessions": joined}
 
@@ -207,8 +238,13 @@ def class_slots(doc: dict[str, Any]) -> list[Slot]:
     while day <= last:
         for item in sorted(by_day.get(day.isoweekday(), []), key=lambda i: i["startTime"]):
             local = datetime.combine(day, time.fromisoformat(item["startTime"]), tzinfo=zone)
-            slots.append(Slot(f"{doc['_id']}:{day.isoformat()}T{item['startTime']}",
-                              sessions.utc(local.astimezone(timezone.utc)), item["durationMinutes"]))
+            slots.append(
+                Slot(
+                    f"{doc['_id']}:{day.isoformat()}T{item['startTime']}",
+                    sessions.utc(local.astimezone(UTC)),
+                    item["durationMinutes"],
+                )
+            )
         day += timedelta(days=1)
     return slots
 
@@ -221,8 +257,11 @@ async def generate_sessions(ctx: Context, principal: Principal, class_id: str) -
     now = ctx.clock.now()
     slots = class_slots(cls)
     upcoming = [s for s in slots if s.start > now]
-    made = await ctx.db[sessions.COLLECTION].find(
-        {"classId": class_id, "slotKey": {"$in": [s.key for s in upcoming]}}, {"slotKey": 1}).to_list(None)
+    made = (
+        await ctx.db[sessions.COLLECTION]
+        .find({"classId": class_id, "slotKey": {"$in": [s.key for s in upcoming]}}, {"slotKey": 1})
+        .to_list(None)
+    )
     existing = {d["slotKey"] for d in made}
     created: list[str] = []
     conflicts: list[dict[str, Any]] = []
@@ -230,10 +269,20 @@ async def generate_sessions(ctx: Context, principal: Principal, class_id: str) -
     for slot in upcoming:
         if slot.key in existing:
             continue
-        doc = sessions.new_doc(ctx, kind="GROUP", status="CONFIRMED", tutor_id=cls["tutorId"],
-                               student_ids=list(cls["studentIds"]), subject=cls["subject"], title=cls["title"],
-                               start=slot.start, minutes=slot.minutes, capacity=cls["capacity"],
-                               class_id=class_id, slot_key=slot.key)
+        doc = sessions.new_doc(
+            ctx,
+            kind="GROUP",
+            status="CONFIRMED",
+            tutor_id=cls["tutorId"],
+            student_ids=list(cls["studentIds"]),
+            subject=cls["subject"],
+            title=cls["title"],
+            start=slot.start,
+            minutes=slot.minutes,
+            capacity=cls["capacity"],
+            class_id=class_id,
+            slot_key=slot.key,
+        )
         try:
             if await sessions.insert_with_slot(ctx, doc):
                 created.append(doc["_id"])
@@ -245,21 +294,32 @@ async def generate_sessions(ctx: Context, principal: Principal, class_id: str) -
         if any(c.get("slotKey") == slot.key for c in clashes):
             already += 1  # a concurrent run holds this very slot
         else:
-            conflicts.append({"slotKey": slot.key, "startTime": doc["startTime"], "endTime": doc["endTime"],
-                              "reason": "TUTOR_BUSY", "sessionIds": [c["sessionId"] for c in clashes]})
+            conflicts.append(
+                {
+                    "slotKey": slot.key,
+                    "startTime": doc["startTime"],
+                    "endTime": doc["endTime"],
+                    "reason": "TUTOR_BUSY",
+                    "sessionIds": [c["sessionId"] for c in clashes],
+                }
+            )
     docs: list[dict[str, Any]] = []
     cls = await find_class(ctx, class_id)
     if created:
         # Students who enrolled while this ran joined only the sessions that existed then.
         await ctx.db[sessions.COLLECTION].update_many(
-            {"_id": {"$in": created}}, {"$addToSet": {"studentIds": {"$each": list(cls["studentIds"])}}})
-        docs = await ctx.db[sessions.COLLECTION].find({"_id": {"$in": created}}).sort(
-            [("startTime", 1)]).to_list(None)
+            {"_id": {"$in": created}}, {"$addToSet": {"studentIds": {"$each": list(cls["studentIds"])}}}
+        )
+        docs = await ctx.db[sessions.COLLECTION].find({"_id": {"$in": created}}).sort([("startTime", 1)]).to_list(None)
         for doc in docs:
             await sessions.schedule_reminder(ctx, doc)
-        await notify(ctx, cls["studentIds"], "class.sessions_generated",
-                     params={"title": cls["title"], "count": len(docs), "first": iso(docs[0]["startTime"])},
-                     data={"classId": class_id, "sessionIds": [d["_id"] for d in docs]})
+        await notify(
+            ctx,
+            cls["studentIds"],
+            "class.sessions_generated",
+            params={"title": cls["title"], "count": len(docs), "first": iso(docs[0]["startTime"])},
+            data={"classId": class_id, "sessionIds": [d["_id"] for d in docs]},
+        )
         await announce(ctx, cls, generatedSessions=len(docs))
     report = {
         "classId": class_id,
@@ -275,5 +335,6 @@ async def generate_sessions(ctx: Context, principal: Principal, class_id: str) -
 async def may_watch(ctx: Context, principal: Principal, class_id: str) -> bool:
     """The `room:join` check for `class:<id>`: its tutor, its students, MANAGEMENT and ADMIN."""
     doc = await ctx.db[COLLECTION].find_one({"_id": class_id}, {"tutorId": 1, "studentIds": 1})
-    return doc is not None and (principal.role in READ_ALL_ROLES or principal.id == doc["tutorId"]
-                                or principal.id in doc["studentIds"])
+    return doc is not None and (
+        principal.role in READ_ALL_ROLES or principal.id == doc["tutorId"] or principal.id in doc["studentIds"]
+    )

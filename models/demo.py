@@ -9,6 +9,7 @@ running server (HOST:PORT) to load them itself, through the ADMIN-only `POST /ap
 authenticated with a short-lived ADMIN token it signs with the same JWT secret. Only when no server
 answers does it open the store itself, load, and close it (which writes the embedded snapshot).
 """
+
 from __future__ import annotations
 
 import uuid
@@ -34,17 +35,39 @@ ADMIN_ID = "a1000001-0000-0000-0000-000000000003"
 EMPLOYEE_ID = "e1000001-0000-0000-0000-000000000001"
 
 ACCOUNTS: list[dict[str, Any]] = [
-    {"id": CUSTOMER_ID, "username": "john_doe", "email": "john_doe@example.com", "fullName": "Nguyễn Văn A",
-     "phone": "0901234567", "role": "CUSTOMER"},
-    {"id": EMPLOYEE_USER_ID, "username": "jane_smith", "email": "jane_smith@example.com", "fullName": "Trần Thị B",
-     "phone": "0912345678", "role": "EMPLOYEE", "employeeId": EMPLOYEE_ID},
-    {"id": ADMIN_ID, "username": "admin_1", "email": "admin_1@example.com", "fullName": "Quản trị viên",
-     "phone": "0987654321", "role": "ADMIN"},
+    {
+        "id": CUSTOMER_ID,
+        "username": "john_doe",
+        "email": "john_doe@example.com",
+        "fullName": "Nguyễn Văn A",
+        "phone": "0901234567",
+        "role": "CUSTOMER",
+    },
+    {
+        "id": EMPLOYEE_USER_ID,
+        "username": "jane_smith",
+        "email": "jane_smith@example.com",
+        "fullName": "Trần Thị B",
+        "phone": "0912345678",
+        "role": "EMPLOYEE",
+        "employeeId": EMPLOYEE_ID,
+    },
+    {
+        "id": ADMIN_ID,
+        "username": "admin_1",
+        "email": "admin_1@example.com",
+        "fullName": "Quản trị viên",
+        "phone": "0987654321",
+        "role": "ADMIN",
+    },
 ]
 
 ADDRESS = "123 Lê Trọng Tấn, Tây Thạnh, Tân Phú, TP. Hồ Chí Minh"
-ASSIGNMENT_IDS = ("assg0001-0000-0000-0000-000000000001", "assg0002-0000-0000-0000-000000000002",
-                  "assg0003-0000-0000-0000-000000000003")
+ASSIGNMENT_IDS = (
+    "assg0001-0000-0000-0000-000000000001",
+    "assg0002-0000-0000-0000-000000000002",
+    "assg0003-0000-0000-0000-000000000003",
+)
 
 
 async def ensure_demo_accounts(ctx: Context) -> list[dict[str, Any]]:
@@ -53,16 +76,28 @@ async def ensure_demo_accounts(ctx: Context) -> list[dict[str, Any]]:
     for spec in ACCOUNTS:
         existing = await ctx.db[users.COLLECTION].find_one({"_id": spec["id"]})
         if existing is not None:
-            fields = {"username": spec["username"], "usernameKey": spec["username"].lower(), "email": spec["email"],
-                      "fullName": spec["fullName"], "phone": spec["phone"], "role": spec["role"],
-                      "passwordHash": await hash_password(ctx.settings, DEMO_PASSWORD)}
+            fields = {
+                "username": spec["username"],
+                "usernameKey": spec["username"].lower(),
+                "email": spec["email"],
+                "fullName": spec["fullName"],
+                "phone": spec["phone"],
+                "role": spec["role"],
+                "passwordHash": await hash_password(ctx.settings, DEMO_PASSWORD),
+            }
             if spec.get("employeeId"):
                 fields["employeeId"] = spec["employeeId"]
             await ctx.db[users.COLLECTION].update_one({"_id": spec["id"]}, {"$set": fields})
             result.append(users.public_user({**existing, **fields}))
             continue
-        data = users.NewUser(username=spec["username"], email=spec["email"], password=DEMO_PASSWORD,
-                             fullName=spec["fullName"], phone=spec["phone"], role=spec["role"])
+        data = users.NewUser(
+            username=spec["username"],
+            email=spec["email"],
+            password=DEMO_PASSWORD,
+            fullName=spec["fullName"],
+            phone=spec["phone"],
+            role=spec["role"],
+        )
         try:
             result.append(await users.create_user(ctx, data, user_id=spec["id"], employee_id=spec.get("employeeId")))
         except Conflict:
@@ -82,16 +117,34 @@ def demo_records(now: datetime, tz_name: str) -> tuple[list[dict[str, Any]], lis
     now = now.replace(microsecond=0)
     utc = now.tzinfo
 
-    def booking(n: int, code: str, service: str, at: datetime, status: str, note: str | None,
-                created: datetime) -> dict[str, Any]:
+    def booking(
+        n: int, code: str, service: str, at: datetime, status: str, note: str | None, created: datetime
+    ) -> dict[str, Any]:
         return assignments.booking_document(
-            booking_id=f"bk00000{n}-0000-0000-0000-00000000000{n}", booking_code=code, customer_id=CUSTOMER_ID,
-            service_name=service, service_address=ADDRESS, booking_time=at.astimezone(utc),
-            estimated_duration_hours=2.0, price_per_unit=350000.0, quantity=1, note=note, status=status,
-            live_assignments=1, created_at=created)
+            booking_id=f"bk00000{n}-0000-0000-0000-00000000000{n}",
+            booking_code=code,
+            customer_id=CUSTOMER_ID,
+            service_name=service,
+            service_address=ADDRESS,
+            booking_time=at.astimezone(utc),
+            estimated_duration_hours=2.0,
+            price_per_unit=350000.0,
+            quantity=1,
+            note=note,
+            status=status,
+            live_assignments=1,
+            created_at=created,
+        )
 
-    first = booking(1, "BK62589569", "Tổng vệ sinh", _at_local(now + timedelta(days=3), 10, tz), "CONFIRMED",
-                    "Cần dọn dẹp kỹ lưỡng phòng khách và bếp", now)
+    first = booking(
+        1,
+        "BK62589569",
+        "Tổng vệ sinh",
+        _at_local(now + timedelta(days=3), 10, tz),
+        "CONFIRMED",
+        "Cần dọn dẹp kỹ lưỡng phòng khách và bếp",
+        now,
+    )
     yesterday = _at_local(now - timedelta(days=1), 8, tz).astimezone(utc)
     second = booking(2, "BK62589570", "Vệ sinh máy lạnh", yesterday, "COMPLETED", None, now - timedelta(days=3))
     soon = (now + timedelta(hours=1)).replace(second=0)
@@ -100,12 +153,18 @@ def demo_records(now: datetime, tz_name: str) -> tuple[list[dict[str, Any]], lis
     employee = {"_id": EMPLOYEE_USER_ID, "employeeId": EMPLOYEE_ID}
     records = [
         assignments.assignment_document(first, employee, assignment_id=ASSIGNMENT_IDS[0], assigned_at=now),
-        assignments.assignment_document(second, employee, assignment_id=ASSIGNMENT_IDS[1],
-                                        assigned_at=now - timedelta(days=3), status="COMPLETED",
-                                        check_in=yesterday + timedelta(minutes=5),
-                                        check_out=yesterday + timedelta(hours=2, minutes=5)),
-        assignments.assignment_document(third, employee, assignment_id=ASSIGNMENT_IDS[2],
-                                        assigned_at=now - timedelta(days=1)),
+        assignments.assignment_document(
+            second,
+            employee,
+            assignment_id=ASSIGNMENT_IDS[1],
+            assigned_at=now - timedelta(days=3),
+            status="COMPLETED",
+            check_in=yesterday + timedelta(minutes=5),
+            check_out=yesterday + timedelta(hours=2, minutes=5),
+        ),
+        assignments.assignment_document(
+            third, employee, assignment_id=ASSIGNMENT_IDS[2], assigned_at=now - timedelta(days=1)
+        ),
     ]
     return [first, second, third], records
 
@@ -116,13 +175,25 @@ async def load_into(ctx: Context) -> dict[str, Any]:
     bookings, records = demo_records(ctx.clock.now(), ctx.settings.timezone)
     await assignments.put_demo_records(ctx, bookings, records)
     return {
-        "accounts": [{"username": a["username"], "role": a["role"], "id": a["id"],
-                      **({"employeeId": a["employeeId"]} if a.get("employeeId") else {})} for a in accounts],
+        "accounts": [
+            {
+                "username": a["username"],
+                "role": a["role"],
+                "id": a["id"],
+                **({"employeeId": a["employeeId"]} if a.get("employeeId") else {}),
+            }
+            for a in accounts
+        ],
         "password": DEMO_PASSWORD,
         "bookings": [b["bookingCode"] for b in bookings],
-        "assignments": [{"assignmentId": r["_id"], "status": r["status"],
-                         "bookingTime": assignments.local_text(r["bookingTime"], ctx.settings.timezone)}
-                        for r in records],
+        "assignments": [
+            {
+                "assignmentId": r["_id"],
+                "status": r["status"],
+                "bookingTime": assignments.local_text(r["bookingTime"], ctx.settings.timezone),
+            }
+            for r in records
+        ],
     }
 
 
@@ -137,8 +208,13 @@ def _server_url(settings: Settings) -> URL:
 
 def _admin_token(settings: Settings) -> str:
     """A one-minute ADMIN access token, signed like the server's own (fresh family and jti)."""
-    shim = Context(settings=settings.model_copy(update={"access_token_ttl_seconds": 60}),
-                   db=None, redis=cast(Any, None), realtime=cast(Any, None), clock=SystemClock())
+    shim = Context(
+        settings=settings.model_copy(update={"access_token_ttl_seconds": 60}),
+        db=None,
+        redis=cast(Any, None),
+        realtime=cast(Any, None),
+        clock=SystemClock(),
+    )
     token, _ = issue_access_token(shim, ADMIN_ID, "ADMIN", uuid.uuid4().hex)
     return token
 
@@ -148,8 +224,9 @@ async def load_through_server(settings: Settings) -> dict[str, Any]:
     timeout = aiohttp.ClientTimeout(total=60, sock_connect=3)
     async with aiohttp.ClientSession(timeout=timeout) as session:
         try:
-            async with session.post(url, json={}, headers={"Authorization": f"Bearer {_admin_token(settings)}",
-                                                           "Accept-Language": "en"}) as resp:
+            async with session.post(
+                url, json={}, headers={"Authorization": f"Bearer {_admin_token(settings)}", "Accept-Language": "en"}
+            ) as resp:
                 body = await resp.json(content_type=None)
                 status = resp.status
         except aiohttp.ClientConnectorError as exc:
@@ -179,7 +256,7 @@ async def load_demo_data(settings: Settings) -> dict[str, Any]:
         where = f"through the running server at {_server_url(settings).origin()}"
     except NoServer:
         summary = await load_directly(settings)
-        where = "straight into the store (no server answered at " f"{_server_url(settings).origin()})"
+        where = f"straight into the store (no server answered at {_server_url(settings).origin()})"
     print(f"Demo data loaded {where}.")
     print(f"Accounts (password {summary['password']!r}):")
     for account in summary["accounts"]:

@@ -9,11 +9,13 @@ language when listed over REST, and in DEFAULT_LOCALE when pushed live. An annou
 literal text instead. Each notification's id is `<jobId>:<userId>`, so a job handled twice
 (delivery is at least once) creates it once.
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pymongo import ReturnDocument
@@ -36,13 +38,29 @@ INDEXES = [
 ]
 
 
-async def notify(ctx: Context, user_ids: Iterable[str] | None, kind: str, *, role: str | None = None,
-                 params: dict[str, Any] | None = None, data: dict[str, Any] | None = None,
-                 process_at: datetime | None = None, job_id: str | None = None,
-                 title: str | None = None, body: str | None = None) -> str:
+async def notify(
+    ctx: Context,
+    user_ids: Iterable[str] | None,
+    kind: str,
+    *,
+    role: str | None = None,
+    params: dict[str, Any] | None = None,
+    data: dict[str, Any] | None = None,
+    process_at: datetime | None = None,
+    job_id: str | None = None,
+    title: str | None = None,
+    body: str | None = None,
+) -> str:
     """Queue a notification for users (or every member of `role`); returns the job id."""
-    payload = {"userIds": sorted(set(user_ids or [])), "role": role, "type": kind, "params": params or {},
-               "data": data or {}, "title": title, "body": body}
+    payload = {
+        "userIds": sorted(set(user_ids or [])),
+        "role": role,
+        "type": kind,
+        "params": params or {},
+        "data": data or {},
+        "title": title,
+        "body": body,
+    }
     return await enqueue(ctx, JOB_TYPE, payload, process_at=process_at, job_id=job_id)
 
 
@@ -69,9 +87,18 @@ async def deliver(ctx: Context, job: Job) -> None:
         recipients = sorted(set(recipients) | set(await ids_with_role(ctx, payload["role"])))
     now = ctx.clock.now()
     for user_id in recipients:
-        doc = {"_id": f"{job.id}:{user_id}", "userId": user_id, "type": payload["type"],
-               "title": payload.get("title"), "body": payload.get("body"), "params": payload.get("params") or {},
-               "data": payload.get("data") or {}, "read": False, "createdAt": now, "jobId": job.id}
+        doc = {
+            "_id": f"{job.id}:{user_id}",
+            "userId": user_id,
+            "type": payload["type"],
+            "title": payload.get("title"),
+            "body": payload.get("body"),
+            "params": payload.get("params") or {},
+            "data": payload.get("data") or {},
+            "read": False,
+            "createdAt": now,
+            "jobId": job.id,
+        }
         try:
             await ctx.db[COLLECTION].insert_one(doc)
         except DuplicateKeyError:
@@ -83,8 +110,9 @@ class NotificationQuery(PageQuery):
     unreadOnly: bool = False
 
 
-async def list_notifications(ctx: Context, user_id: str, query: NotificationQuery,
-                             locale: str) -> tuple[list[dict[str, Any]], int]:
+async def list_notifications(
+    ctx: Context, user_id: str, query: NotificationQuery, locale: str
+) -> tuple[list[dict[str, Any]], int]:
     where: dict[str, Any] = {"userId": user_id}
     if query.unreadOnly:
         where["read"] = False
@@ -99,16 +127,19 @@ async def unread_count(ctx: Context, user_id: str) -> int:
 async def mark_read(ctx: Context, user_id: str, notification_id: str, locale: str) -> dict[str, Any]:
     # The owner is part of the condition: someone else's notification is simply not found.
     doc = await ctx.db[COLLECTION].find_one_and_update(
-        {"_id": notification_id, "userId": user_id}, {"$set": {"read": True, "readAt": ctx.clock.now()}},
-        return_document=ReturnDocument.AFTER)
+        {"_id": notification_id, "userId": user_id},
+        {"$set": {"read": True, "readAt": ctx.clock.now()}},
+        return_document=ReturnDocument.AFTER,
+    )
     if doc is None:
         raise NotFound("notification.not_found")
     return render(doc, locale)
 
 
 async def mark_all_read(ctx: Context, user_id: str) -> int:
-    result = await ctx.db[COLLECTION].update_many({"userId": user_id, "read": False},
-                                                  {"$set": {"read": True, "readAt": ctx.clock.now()}})
+    result = await ctx.db[COLLECTION].update_many(
+        {"userId": user_id, "read": False}, {"$set": {"read": True, "readAt": ctx.clock.now()}}
+    )
     return result.modified_count
 
 
@@ -122,7 +153,7 @@ class Announcement(BaseModel):
     processAt: datetime | None = None
 
     @model_validator(mode="after")
-    def _audience(self) -> "Announcement":
+    def _audience(self) -> Announcement:
         if not self.userIds and not self.role:
             from pydantic_core import PydanticCustomError
 
@@ -131,5 +162,12 @@ class Announcement(BaseModel):
 
 
 async def announce(ctx: Context, announcement: Announcement) -> str:
-    return await notify(ctx, announcement.userIds, "announcement", role=announcement.role,
-                        title=announcement.title, body=announcement.body, process_at=announcement.processAt)
+    return await notify(
+        ctx,
+        announcement.userIds,
+        "announcement",
+        role=announcement.role,
+        title=announcement.title,
+        body=announcement.body,
+        process_at=announcement.processAt,
+    )

@@ -20,11 +20,13 @@ scripts build per-user key names themselves: fine on a single Redis, not on Redi
 This module knows Redis only; who is told about a transition is the chat area's business
 (`models.chat.announce_presence`), because presence is shown to those who share a conversation.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 from server.context import Context
 
@@ -135,7 +137,7 @@ def _millis(moment: datetime) -> int:
 def _moment(millis: Any) -> datetime | None:
     if millis is None:
         return None
-    return datetime.fromtimestamp(int(float(millis)) / 1000, tz=timezone.utc)
+    return datetime.fromtimestamp(int(float(millis)) / 1000, tz=UTC)
 
 
 def _ttl_ms(ctx: Context) -> int:
@@ -150,16 +152,26 @@ async def connect(ctx: Context, user_id: str, sid: str) -> Change | None:
     """Register a live connection; a Change when the user just came online."""
     now = _millis(ctx.clock.now())
     ttl = _ttl_ms(ctx)
-    went_online = await ctx.redis.eval(_CONNECT, 2, CONNS_PREFIX + user_id, EXPIRY_KEY,
-                                       sid, now, now + ttl, _member(user_id, sid), ttl)
+    went_online = await ctx.redis.eval(
+        _CONNECT, 2, CONNS_PREFIX + user_id, EXPIRY_KEY, sid, now, now + ttl, _member(user_id, sid), ttl
+    )
     return Change(user_id, True) if int(went_online) else None
 
 
 async def disconnect(ctx: Context, user_id: str, sid: str) -> Change | None:
     """Remove a closed connection; a Change when it was the user's last one."""
     now = ctx.clock.now()
-    went_offline = await ctx.redis.eval(_DISCONNECT, 3, CONNS_PREFIX + user_id, EXPIRY_KEY, LAST_SEEN_KEY,
-                                        sid, _member(user_id, sid), _millis(now), user_id)
+    went_offline = await ctx.redis.eval(
+        _DISCONNECT,
+        3,
+        CONNS_PREFIX + user_id,
+        EXPIRY_KEY,
+        LAST_SEEN_KEY,
+        sid,
+        _member(user_id, sid),
+        _millis(now),
+        user_id,
+    )
     return Change(user_id, False, now) if int(went_offline) else None
 
 
@@ -180,8 +192,9 @@ async def sweep(ctx: Context) -> list[Change]:
     """Expire connections nobody refreshed (their process died); the users now offline."""
     changes: list[Change] = []
     while True:
-        gone = await ctx.redis.eval(_SWEEP, 2, EXPIRY_KEY, LAST_SEEN_KEY, _millis(ctx.clock.now()),
-                                    SWEEP_BATCH, _ttl_ms(ctx), CONNS_PREFIX)
+        gone = await ctx.redis.eval(
+            _SWEEP, 2, EXPIRY_KEY, LAST_SEEN_KEY, _millis(ctx.clock.now()), SWEEP_BATCH, _ttl_ms(ctx), CONNS_PREFIX
+        )
         changes.extend(Change(gone[i], False, _moment(gone[i + 1])) for i in range(0, len(gone), 2))
         if len(gone) < 2 * SWEEP_BATCH:
             return changes
@@ -199,8 +212,10 @@ async def presence_of(ctx: Context, user_ids: list[str]) -> dict[str, dict[str, 
         pipe.zcount(CONNS_PREFIX + user_id, f"({now}", "+inf")
     pipe.hmget(LAST_SEEN_KEY, user_ids)
     *counts, seen = await pipe.execute()
-    return {user_id: {"online": int(count) > 0, "lastSeen": None if int(count) > 0 else _moment(last)}
-            for user_id, count, last in zip(user_ids, counts, seen)}
+    return {
+        user_id: {"online": int(count) > 0, "lastSeen": None if int(count) > 0 else _moment(last)}
+        for user_id, count, last in zip(user_ids, counts, seen, strict=False)
+    }
 
 
 async def offline_once(ctx: Context, user_ids: list[str], marker_prefix: str, marker_ttl_seconds: int) -> list[str]:
@@ -209,5 +224,8 @@ async def offline_once(ctx: Context, user_ids: list[str], marker_prefix: str, ma
     One atomic script: concurrent calls never both answer yes for the same user and marker."""
     if not user_ids:
         return []
-    return list(await ctx.redis.eval(_OFFLINE_ONCE, 0, _millis(ctx.clock.now()), marker_ttl_seconds,
-                                     marker_prefix, CONNS_PREFIX, *user_ids))
+    return list(
+        await ctx.redis.eval(
+            _OFFLINE_ONCE, 0, _millis(ctx.clock.now()), marker_ttl_seconds, marker_prefix, CONNS_PREFIX, *user_ids
+        )
+    )

@@ -18,10 +18,11 @@ SESSION_REMINDER_MINUTES before the start. The job re-reads the session when it 
 the participants only if it is still CONFIRMED and not reminded yet; a cancelled session's
 reminder is thereby dropped without having to find it in the queue.
 """
+
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -33,10 +34,10 @@ from models.users import get_user
 from server.auth import Principal
 from server.clock import as_utc
 from server.context import Context
+from server.documents import find_or_404
 from server.errors import Conflict, Forbidden, RuleViolation
 from server.jsonutil import iso
 from server.paging import PageQuery, fetch_page, mongo_sort
-from server.documents import find_or_404
 from workers.queue import Job, enqueue
 
 COLLECTION = "sessions"
@@ -62,7 +63,7 @@ DEFAULT_ORDER = [("startTime", 1), ("_id", 1)]
 
 def utc(moment: datetime) -> datetime:
     """Aware UTC with millisecond precision (what both stores keep)."""
-    moment = as_utc(moment).astimezone(timezone.utc)
+    moment = as_utc(moment).astimezone(UTC)
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
@@ -123,12 +124,23 @@ class SessionQuery(PageQuery):
 
 def render(doc: dict[str, Any]) -> dict[str, Any]:
     return {
-        "id": doc["_id"], "type": doc["type"], "tutorId": doc["tutorId"], "studentIds": list(doc["studentIds"]),
-        "subject": doc["subject"], "title": doc.get("title"), "note": doc.get("note"),
-        "startTime": doc["startTime"], "endTime": doc["endTime"], "durationMinutes": doc["durationMinutes"],
-        "status": doc["status"], "classId": doc.get("classId"), "capacity": doc["capacity"],
-        "rejectReason": doc.get("rejectReason"), "cancelReason": doc.get("cancelReason"),
-        "createdAt": doc["createdAt"], "updatedAt": doc["updatedAt"],
+        "id": doc["_id"],
+        "type": doc["type"],
+        "tutorId": doc["tutorId"],
+        "studentIds": list(doc["studentIds"]),
+        "subject": doc["subject"],
+        "title": doc.get("title"),
+        "note": doc.get("note"),
+        "startTime": doc["startTime"],
+        "endTime": doc["endTime"],
+        "durationMinutes": doc["durationMinutes"],
+        "status": doc["status"],
+        "classId": doc.get("classId"),
+        "capacity": doc["capacity"],
+        "rejectReason": doc.get("rejectReason"),
+        "cancelReason": doc.get("cancelReason"),
+        "createdAt": doc["createdAt"],
+        "updatedAt": doc["updatedAt"],
     }
 
 
@@ -157,15 +169,39 @@ def _check_start(ctx: Context, start: datetime) -> None:
         raise RuleViolation("session.start_too_far")
 
 
-def new_doc(ctx: Context, *, kind: str, status: str, tutor_id: str, student_ids: list[str], subject: str,
-            title: str | None, start: datetime, minutes: int, capacity: int, note: str | None = None,
-            class_id: str | None = None, slot_key: str | None = None) -> dict[str, Any]:
+def new_doc(
+    ctx: Context,
+    *,
+    kind: str,
+    status: str,
+    tutor_id: str,
+    student_ids: list[str],
+    subject: str,
+    title: str | None,
+    start: datetime,
+    minutes: int,
+    capacity: int,
+    note: str | None = None,
+    class_id: str | None = None,
+    slot_key: str | None = None,
+) -> dict[str, Any]:
     now = ctx.clock.now()
     doc: dict[str, Any] = {
-        "_id": str(uuid.uuid4()), "type": kind, "status": status, "tutorId": tutor_id, "studentIds": student_ids,
-        "subject": subject, "title": title, "note": note, "startTime": start,
-        "endTime": start + timedelta(minutes=minutes), "durationMinutes": minutes, "capacity": capacity,
-        "classId": class_id, "createdAt": now, "updatedAt": now,
+        "_id": str(uuid.uuid4()),
+        "type": kind,
+        "status": status,
+        "tutorId": tutor_id,
+        "studentIds": student_ids,
+        "subject": subject,
+        "title": title,
+        "note": note,
+        "startTime": start,
+        "endTime": start + timedelta(minutes=minutes),
+        "durationMinutes": minutes,
+        "capacity": capacity,
+        "classId": class_id,
+        "createdAt": now,
+        "updatedAt": now,
     }
     if status == "CONFIRMED":
         doc["confirmedAt"] = now
@@ -179,8 +215,9 @@ async def insert_with_slot(ctx: Context, doc: dict[str, Any]) -> bool:
 
     If the insert fails (a duplicate class slot, the store going away) the interval is given back
     before the error goes on."""
-    if not await calendars.reserve(ctx, doc["tutorId"], doc["_id"], doc["startTime"], doc["endTime"],
-                                   doc.get("slotKey")):
+    if not await calendars.reserve(
+        ctx, doc["tutorId"], doc["_id"], doc["startTime"], doc["endTime"], doc.get("slotKey")
+    ):
         return False
     try:
         await ctx.db[COLLECTION].insert_one(doc)
@@ -204,13 +241,28 @@ async def book_session(ctx: Context, student: Principal, booking: Booking) -> di
     _check_start(ctx, booking.startTime)
     await tutors.get_tutor_doc(ctx, booking.tutorId)
     me = await get_user(ctx, student.id)
-    doc = new_doc(ctx, kind="ONE_ON_ONE", status="PENDING", tutor_id=booking.tutorId, student_ids=[student.id],
-                  subject=booking.subject, title=None, start=booking.startTime, minutes=booking.durationMinutes,
-                  capacity=1, note=booking.note)
+    doc = new_doc(
+        ctx,
+        kind="ONE_ON_ONE",
+        status="PENDING",
+        tutor_id=booking.tutorId,
+        student_ids=[student.id],
+        subject=booking.subject,
+        title=None,
+        start=booking.startTime,
+        minutes=booking.durationMinutes,
+        capacity=1,
+        note=booking.note,
+    )
     if not await insert_with_slot(ctx, doc):
         raise Conflict("session.tutor_busy")
-    await notify(ctx, [doc["tutorId"]], "session.booked", params={**notice_params(doc), "student": me["fullName"]},
-                 data={"sessionId": doc["_id"]})
+    await notify(
+        ctx,
+        [doc["tutorId"]],
+        "session.booked",
+        params={**notice_params(doc), "student": me["fullName"]},
+        data={"sessionId": doc["_id"]},
+    )
     await announce(ctx, doc)
     return render(doc)
 
@@ -218,9 +270,19 @@ async def book_session(ctx: Context, student: Principal, booking: Booking) -> di
 async def create_group_session(ctx: Context, tutor: Principal, request: GroupSession) -> dict[str, Any]:
     _check_start(ctx, request.startTime)
     await tutors.get_tutor_doc(ctx, tutor.id)
-    doc = new_doc(ctx, kind="GROUP", status="CONFIRMED", tutor_id=tutor.id, student_ids=[], subject=request.subject,
-                  title=request.title, start=request.startTime, minutes=request.durationMinutes,
-                  capacity=request.capacity, note=request.note)
+    doc = new_doc(
+        ctx,
+        kind="GROUP",
+        status="CONFIRMED",
+        tutor_id=tutor.id,
+        student_ids=[],
+        subject=request.subject,
+        title=request.title,
+        start=request.startTime,
+        minutes=request.durationMinutes,
+        capacity=request.capacity,
+        note=request.note,
+    )
     if not await insert_with_slot(ctx, doc):
         raise Conflict("session.tutor_busy")
     await schedule_reminder(ctx, doc)
@@ -259,9 +321,16 @@ async def list_sessions(ctx: Context, principal: Principal, query: SessionQuery)
     return [render(d) for d in docs], total
 
 
-async def _tutor_transition(ctx: Context, principal: Principal, session_id: str, expected: str,
-                            changes: dict[str, Any], *, time_rule: dict[str, Any] | None = None,
-                            time_key: str = "") -> dict[str, Any]:
+async def _tutor_transition(
+    ctx: Context,
+    principal: Principal,
+    session_id: str,
+    expected: str,
+    changes: dict[str, Any],
+    *,
+    time_rule: dict[str, Any] | None = None,
+    time_key: str = "",
+) -> dict[str, Any]:
     """Move a session of the caller's (the tutor's) from `expected` in one conditional update.
 
     When nothing matched, the session is re-read to say why: not found (404), not yours (403),
@@ -272,7 +341,8 @@ async def _tutor_transition(ctx: Context, principal: Principal, session_id: str,
     if not principal.is_admin:
         where["tutorId"] = principal.id
     doc = await ctx.db[COLLECTION].find_one_and_update(
-        where, {"$set": {**changes, "updatedAt": ctx.clock.now()}}, return_document=ReturnDocument.AFTER)
+        where, {"$set": {**changes, "updatedAt": ctx.clock.now()}}, return_document=ReturnDocument.AFTER
+    )
     if doc is not None:
         return doc
     current = await find_session(ctx, session_id)
@@ -285,9 +355,15 @@ async def _tutor_transition(ctx: Context, principal: Principal, session_id: str,
 
 async def confirm_session(ctx: Context, principal: Principal, session_id: str) -> dict[str, Any]:
     now = ctx.clock.now()
-    doc = await _tutor_transition(ctx, principal, session_id, "PENDING",
-                                  {"status": "CONFIRMED", "confirmedAt": now},
-                                  time_rule={"$gt": now}, time_key="session.already_started")
+    doc = await _tutor_transition(
+        ctx,
+        principal,
+        session_id,
+        "PENDING",
+        {"status": "CONFIRMED", "confirmedAt": now},
+        time_rule={"$gt": now},
+        time_key="session.already_started",
+    )
     await schedule_reminder(ctx, doc)
     await notify(ctx, doc["studentIds"], "session.confirmed", params=notice_params(doc), data={"sessionId": doc["_id"]})
     await announce(ctx, doc)
@@ -296,21 +372,37 @@ async def confirm_session(ctx: Context, principal: Principal, session_id: str) -
 
 async def reject_session(ctx: Context, principal: Principal, session_id: str, rejection: Rejection) -> dict[str, Any]:
     now = ctx.clock.now()
-    doc = await _tutor_transition(ctx, principal, session_id, "PENDING",
-                                  {"status": "REJECTED", "rejectedAt": now, "rejectReason": rejection.reason})
+    doc = await _tutor_transition(
+        ctx,
+        principal,
+        session_id,
+        "PENDING",
+        {"status": "REJECTED", "rejectedAt": now, "rejectReason": rejection.reason},
+    )
     await calendars.release(ctx, doc["tutorId"], doc["_id"])
     await _close_cancel_requests(ctx, doc["_id"])
-    await notify(ctx, doc["studentIds"], "session.rejected", params={**notice_params(doc), "reason": rejection.reason or "-"},
-                 data={"sessionId": doc["_id"]})
+    await notify(
+        ctx,
+        doc["studentIds"],
+        "session.rejected",
+        params={**notice_params(doc), "reason": rejection.reason or "-"},
+        data={"sessionId": doc["_id"]},
+    )
     await announce(ctx, doc)
     return render(doc)
 
 
 async def complete_session(ctx: Context, principal: Principal, session_id: str) -> dict[str, Any]:
     now = ctx.clock.now()
-    doc = await _tutor_transition(ctx, principal, session_id, "CONFIRMED",
-                                  {"status": "COMPLETED", "completedAt": now},
-                                  time_rule={"$lte": now}, time_key="session.not_started_yet")
+    doc = await _tutor_transition(
+        ctx,
+        principal,
+        session_id,
+        "CONFIRMED",
+        {"status": "COMPLETED", "completedAt": now},
+        time_rule={"$lte": now},
+        time_key="session.not_started_yet",
+    )
     await tutors.count_completed_session(ctx, doc["tutorId"])
     await _close_cancel_requests(ctx, doc["_id"])
     await notify(ctx, doc["studentIds"], "session.completed", params=notice_params(doc), data={"sessionId": doc["_id"]})
@@ -327,9 +419,16 @@ async def join_session(ctx: Context, student: Principal, session_id: str) -> dic
     now = ctx.clock.now()
     # Capacity never changes, so "a seat is left" is a condition on the array itself.
     doc = await ctx.db[COLLECTION].find_one_and_update(
-        {"_id": session_id, "status": "CONFIRMED", "startTime": {"$gt": now}, "studentIds": {"$ne": student.id},
-         f"studentIds.{current['capacity'] - 1}": {"$exists": False}},
-        {"$push": {"studentIds": student.id}, "$set": {"updatedAt": now}}, return_document=ReturnDocument.AFTER)
+        {
+            "_id": session_id,
+            "status": "CONFIRMED",
+            "startTime": {"$gt": now},
+            "studentIds": {"$ne": student.id},
+            f"studentIds.{current['capacity'] - 1}": {"$exists": False},
+        },
+        {"$push": {"studentIds": student.id}, "$set": {"updatedAt": now}},
+        return_document=ReturnDocument.AFTER,
+    )
     if doc is None:
         current = await find_session(ctx, session_id)
         if student.id in current["studentIds"]:
@@ -340,8 +439,13 @@ async def join_session(ctx: Context, student: Principal, session_id: str) -> dic
             raise RuleViolation("session.already_started")
         raise Conflict("session.full")
     me = await get_user(ctx, student.id)
-    await notify(ctx, [doc["tutorId"]], "session.joined", params={**notice_params(doc), "student": me["fullName"]},
-                 data={"sessionId": doc["_id"]})
+    await notify(
+        ctx,
+        [doc["tutorId"]],
+        "session.joined",
+        params={**notice_params(doc), "student": me["fullName"]},
+        data={"sessionId": doc["_id"]},
+    )
     await announce(ctx, doc)
     return render(doc)
 
@@ -352,7 +456,8 @@ async def cancel_session(ctx: Context, session_id: str, reason: str) -> dict[str
     doc = await ctx.db[COLLECTION].find_one_and_update(
         {"_id": session_id, "status": {"$in": list(ACTIVE)}},
         {"$set": {"status": "CANCELLED", "cancelledAt": now, "cancelReason": reason, "updatedAt": now}},
-        return_document=ReturnDocument.AFTER)
+        return_document=ReturnDocument.AFTER,
+    )
     if doc is None:
         return None
     await calendars.release(ctx, doc["tutorId"], doc["_id"])
@@ -366,7 +471,8 @@ async def remove_student(ctx: Context, session_id: str, student_id: str) -> dict
     doc = await ctx.db[COLLECTION].find_one_and_update(
         {"_id": session_id, "studentIds": student_id},
         {"$pull": {"studentIds": student_id}, "$set": {"updatedAt": ctx.clock.now()}},
-        return_document=ReturnDocument.AFTER)
+        return_document=ReturnDocument.AFTER,
+    )
     if doc is not None:
         await announce(ctx, doc, student_id)
     return doc
@@ -382,7 +488,8 @@ async def add_student_to_class_sessions(ctx: Context, class_id: str, student_id:
     """A later enrolment joins the class's upcoming active sessions."""
     result = await ctx.db[COLLECTION].update_many(
         {"classId": class_id, "startTime": {"$gt": ctx.clock.now()}, "status": {"$in": list(ACTIVE)}},
-        {"$addToSet": {"studentIds": student_id}, "$set": {"updatedAt": ctx.clock.now()}})
+        {"$addToSet": {"studentIds": student_id}, "$set": {"updatedAt": ctx.clock.now()}},
+    )
     return result.modified_count
 
 
@@ -396,8 +503,14 @@ async def send_reminder(ctx: Context, job: Job) -> None:
     if doc is None or doc["status"] != "CONFIRMED" or doc.get("remindedAt") or as_utc(doc["startTime"]) <= now:
         return
     minutes = max(0, int((as_utc(doc["startTime"]) - now).total_seconds() // 60))
-    await notify(ctx, participants(doc), "session.reminder", params={**notice_params(doc), "minutes": minutes},
-                 data={"sessionId": doc["_id"]}, job_id=f"{job.id}:notify")
+    await notify(
+        ctx,
+        participants(doc),
+        "session.reminder",
+        params={**notice_params(doc), "minutes": minutes},
+        data={"sessionId": doc["_id"]},
+        job_id=f"{job.id}:notify",
+    )
     await ctx.db[COLLECTION].update_one({"_id": doc["_id"], "remindedAt": None}, {"$set": {"remindedAt": now}})
 
 

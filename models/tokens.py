@@ -6,12 +6,13 @@ refreshes cannot both win) and issues the next token of the same family. Present
 was already used means it was stolen or replayed: the whole family is revoked, and with it every
 access token issued from it.
 """
+
 from __future__ import annotations
 
 import hashlib
 import secrets
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -46,11 +47,18 @@ async def _new_refresh_token(ctx: Context, user_id: str, family: str) -> str:
     token = secrets.token_urlsafe(48)
     now = ctx.clock.now()
     ttl = timedelta(seconds=ctx.settings.refresh_token_ttl_seconds)
-    await ctx.db[COLLECTION].insert_one({
-        "_id": _digest(token), "userId": user_id, "family": family, "createdAt": now,
-        "expiresAt": now + ttl, "purgeAt": datetime.now(timezone.utc) + ttl + timedelta(days=1),
-        "usedAt": None, "revokedAt": None,
-    })
+    await ctx.db[COLLECTION].insert_one(
+        {
+            "_id": _digest(token),
+            "userId": user_id,
+            "family": family,
+            "createdAt": now,
+            "expiresAt": now + ttl,
+            "purgeAt": datetime.now(UTC) + ttl + timedelta(days=1),
+            "usedAt": None,
+            "revokedAt": None,
+        }
+    )
     return token
 
 
@@ -83,8 +91,9 @@ async def refresh(ctx: Context, token: str) -> dict[str, Any]:
 
 
 async def _revoke_family(ctx: Context, family: str) -> None:
-    await ctx.db[COLLECTION].update_many({"family": family, "revokedAt": None},
-                                         {"$set": {"revokedAt": ctx.clock.now()}})
+    await ctx.db[COLLECTION].update_many(
+        {"family": family, "revokedAt": None}, {"$set": {"revokedAt": ctx.clock.now()}}
+    )
     await revoke_family(ctx, family)
 
 

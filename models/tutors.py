@@ -11,6 +11,7 @@ where m is the mean of every review of every tutor and C is TUTOR_RATING_PRIOR_W
 own reviews outweigh the prior only once there are enough of them, so three 5-star reviews do not
 outrank a hundred reviews averaging 4.8.
 """
+
 from __future__ import annotations
 
 import re
@@ -30,8 +31,14 @@ INDEXES = [
 ]
 
 # Public sort fields of GET /tutors; `score` is the Bayesian-adjusted rating (the default).
-SORTS = {"score": "score", "rating": "rating", "ratingCount": "ratingCount", "hourlyRate": "hourlyRate",
-         "totalSessions": "totalSessions", "fullName": "fullName"}
+SORTS = {
+    "score": "score",
+    "rating": "rating",
+    "ratingCount": "ratingCount",
+    "hourlyRate": "hourlyRate",
+    "totalSessions": "totalSessions",
+    "fullName": "fullName",
+}
 DEFAULT_ORDER = [("score", -1), ("ratingCount", -1), ("fullName", 1), ("_id", 1)]
 
 
@@ -98,9 +105,17 @@ async def get_profile(ctx: Context, tutor_id: str) -> dict[str, Any]:
 async def update_profile(ctx: Context, tutor_id: str, update: ProfileUpdate) -> dict[str, Any]:
     doc = await ctx.db[USERS].find_one_and_update(
         {"_id": tutor_id, "role": "TUTOR"},
-        {"$set": {"subjects": update.subjects, "subjectKeys": [s.casefold() for s in update.subjects],
-                  "bio": update.bio, "hourlyRate": update.hourlyRate, "profileUpdatedAt": ctx.clock.now()}},
-        return_document=ReturnDocument.AFTER)
+        {
+            "$set": {
+                "subjects": update.subjects,
+                "subjectKeys": [s.casefold() for s in update.subjects],
+                "bio": update.bio,
+                "hourlyRate": update.hourlyRate,
+                "profileUpdatedAt": ctx.clock.now(),
+            }
+        },
+        return_document=ReturnDocument.AFTER,
+    )
     if doc is None:
         raise NotFound("tutor.not_found")
     return profile(doc)
@@ -113,13 +128,16 @@ async def record_rating(ctx: Context, tutor_id: str, stars: int) -> dict[str, An
     still those it was computed from, so concurrent reviews can never leave a stale average (the
     last writer's condition is the one that holds)."""
     doc = await ctx.db[USERS].find_one_and_update(
-        {"_id": tutor_id, "role": "TUTOR"}, {"$inc": {"ratingSum": stars, "ratingCount": 1}},
-        return_document=ReturnDocument.AFTER)
+        {"_id": tutor_id, "role": "TUTOR"},
+        {"$inc": {"ratingSum": stars, "ratingCount": 1}},
+        return_document=ReturnDocument.AFTER,
+    )
     if doc is None:
         raise NotFound("tutor.not_found")
     await ctx.db[USERS].update_one(
         {"_id": tutor_id, "ratingSum": doc["ratingSum"], "ratingCount": doc["ratingCount"]},
-        {"$set": {"rating": doc["ratingSum"] / doc["ratingCount"]}})
+        {"$set": {"rating": doc["ratingSum"] / doc["ratingCount"]}},
+    )
     return profile(doc)
 
 
@@ -129,10 +147,12 @@ async def count_completed_session(ctx: Context, tutor_id: str) -> None:
 
 async def prior_mean(ctx: Context) -> float:
     """m: the mean of every review of every tutor (0 while there are none)."""
-    cursor = await ctx.db[USERS].aggregate([
-        {"$match": {"role": "TUTOR", "ratingCount": {"$gt": 0}}},
-        {"$group": {"_id": None, "sum": {"$sum": "$ratingSum"}, "count": {"$sum": "$ratingCount"}}},
-    ])
+    cursor = await ctx.db[USERS].aggregate(
+        [
+            {"$match": {"role": "TUTOR", "ratingCount": {"$gt": 0}}},
+            {"$group": {"_id": None, "sum": {"$sum": "$ratingSum"}, "count": {"$sum": "$ratingCount"}}},
+        ]
+    )
     rows = await cursor.to_list(None)
     return rows[0]["sum"] / rows[0]["count"] if rows and rows[0]["count"] else 0.0
 
@@ -149,18 +169,26 @@ async def search(ctx: Context, query: TutorQuery) -> tuple[list[dict[str, Any]],
     total = await ctx.db[USERS].count_documents(where)
     weight = ctx.settings.tutor_rating_prior_weight
     mean = await prior_mean(ctx)
-    cursor = await ctx.db[USERS].aggregate([
-        {"$match": where},
-        {"$addFields": {
-            "rating": {"$ifNull": ["$rating", 0]},
-            "ratingCount": {"$ifNull": ["$ratingCount", 0]},
-            "totalSessions": {"$ifNull": ["$totalSessions", 0]},
-            "score": {"$divide": [{"$add": [weight * mean, {"$ifNull": ["$ratingSum", 0]}]},
-                                  {"$add": [weight, {"$ifNull": ["$ratingCount", 0]}]}]},
-        }},
-        {"$sort": dict(order)},
-        {"$skip": query.skip},
-        {"$limit": query.size},
-    ])
+    cursor = await ctx.db[USERS].aggregate(
+        [
+            {"$match": where},
+            {
+                "$addFields": {
+                    "rating": {"$ifNull": ["$rating", 0]},
+                    "ratingCount": {"$ifNull": ["$ratingCount", 0]},
+                    "totalSessions": {"$ifNull": ["$totalSessions", 0]},
+                    "score": {
+                        "$divide": [
+                            {"$add": [weight * mean, {"$ifNull": ["$ratingSum", 0]}]},
+                            {"$add": [weight, {"$ifNull": ["$ratingCount", 0]}]},
+                        ]
+                    },
+                }
+            },
+            {"$sort": dict(order)},
+            {"$skip": query.skip},
+            {"$limit": query.size},
+        ]
+    )
     docs = await cursor.to_list(None)
     return [{**profile(doc), "score": round(doc["score"], 4)} for doc in docs], total

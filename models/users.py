@@ -1,4 +1,5 @@
 """Accounts: registration, admin-created users, credential checks, the bootstrap admin."""
+
 from __future__ import annotations
 
 import logging
@@ -11,10 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pymongo.errors import DuplicateKeyError
 
 from server.context import Context
+from server.documents import find_or_404
 from server.errors import BadCredentials, Conflict
 from server.passwords import hash_password, verify_password
 from server.ratelimit import take
-from server.documents import find_or_404
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +63,12 @@ class Credentials(BaseModel):
 def public_user(doc: dict[str, Any]) -> dict[str, Any]:
     """The user as the API shows it: never the password hash."""
     user = {
-        "id": doc["_id"], "username": doc["username"], "email": doc["email"],
-        "fullName": doc["fullName"], "phone": doc.get("phone"), "role": doc["role"],
+        "id": doc["_id"],
+        "username": doc["username"],
+        "email": doc["email"],
+        "fullName": doc["fullName"],
+        "phone": doc.get("phone"),
+        "role": doc["role"],
         "createdAt": doc["createdAt"],
     }
     if doc["role"] == "EMPLOYEE":
@@ -75,8 +80,14 @@ def public_user(doc: dict[str, Any]) -> dict[str, Any]:
     return user
 
 
-async def create_user(ctx: Context, data: NewUser, *, user_id: str | None = None,
-                      employee_id: str | None = None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+async def create_user(
+    ctx: Context,
+    data: NewUser,
+    *,
+    user_id: str | None = None,
+    employee_id: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "_id": user_id or str(uuid.uuid4()),
         "username": data.username,
@@ -108,8 +119,13 @@ async def authenticate(ctx: Context, credentials: Credentials) -> dict[str, Any]
     """The account for a username-or-email and password; one vague 401 whatever was wrong."""
     key = credentials.username.strip().lower()
     # Against password guessing: a bounded number of attempts per account name and window.
-    await take(ctx, f"login:{key}", limit=ctx.settings.login_attempts_per_window,
-               window_seconds=ctx.settings.login_window_seconds, message_key="auth.too_many_attempts")
+    await take(
+        ctx,
+        f"login:{key}",
+        limit=ctx.settings.login_attempts_per_window,
+        window_seconds=ctx.settings.login_window_seconds,
+        message_key="auth.too_many_attempts",
+    )
     doc = await ctx.db[COLLECTION].find_one({"$or": [{"usernameKey": key}, {"email": key}]})
     if not await verify_password(ctx.settings, doc["passwordHash"] if doc else None, credentials.password):
         raise BadCredentials()
@@ -137,8 +153,13 @@ async def ensure_bootstrap_admin(ctx: Context) -> None:
     if await ctx.db[COLLECTION].find_one({"usernameKey": name.lower()}, {"_id": 1}):
         return
     password = ctx.settings.admin_password or secrets.token_urlsafe(12)
-    admin = NewUser(username=name, email=f"{name.lower()}@localhost.localdomain", password=password,
-                    fullName="Administrator", role="ADMIN")
+    admin = NewUser(
+        username=name,
+        email=f"{name.lower()}@localhost.localdomain",
+        password=password,
+        fullName="Administrator",
+        role="ADMIN",
+    )
     try:
         await create_user(ctx, admin)
     except Conflict:

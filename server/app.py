@@ -1,10 +1,12 @@
 """The app factory: aiohttp + Socket.IO on shared Redis, the Context, and the process lifecycle."""
+
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import socketio
 from aiohttp import web
@@ -37,18 +39,22 @@ def resolve_settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"jwt_secret": load_or_create_secret(settings.data_dir)})
 
 
-async def open_context(settings: Settings, clock: SystemClock | None = None,
-                       emitter_factory: Callable[[str], Any] | None = None) -> tuple[Context, Callable[[], Awaitable[None]]]:
+async def open_context(
+    settings: Settings, clock: SystemClock | None = None, emitter_factory: Callable[[str], Any] | None = None
+) -> tuple[Context, Callable[[], Awaitable[None]]]:
     """Open the stores and build a Context; returns it with the coroutine that closes everything.
 
     The server passes an emitter factory that builds its Socket.IO server on the Redis URL;
     workers get a write-only Redis manager, which reaches every server's clients."""
     store: OpenStore = await open_store(settings)
     redis: OpenRedis = await open_redis(settings)
-    emitter = (emitter_factory or (lambda url: socketio.AsyncRedisManager(
-        url, write_only=True, redis_options={"client_name": CLIENT_NAME})))(redis.url)
-    ctx = Context(settings=settings, db=store.db, redis=redis.client, realtime=Realtime(emitter),
-                  clock=clock or SystemClock())
+    emitter = (
+        emitter_factory
+        or (lambda url: socketio.AsyncRedisManager(url, write_only=True, redis_options={"client_name": CLIENT_NAME}))
+    )(redis.url)
+    ctx = Context(
+        settings=settings, db=store.db, redis=redis.client, realtime=Realtime(emitter), clock=clock or SystemClock()
+    )
     await ensure_indexes(ctx.db)
 
     async def close() -> None:
@@ -58,17 +64,22 @@ async def open_context(settings: Settings, clock: SystemClock | None = None,
     return ctx, close
 
 
-async def create_app(settings: Settings, *, clock: SystemClock | None = None, run_workers: bool = False) -> web.Application:
+async def create_app(
+    settings: Settings, *, clock: SystemClock | None = None, run_workers: bool = False
+) -> web.Application:
     settings = resolve_settings(settings)
-    app = web.Application(client_max_size=settings.max_body_bytes,
-                          middlewares=[cors_middleware(settings.cors_origin_list), error_middleware])
+    app = web.Application(
+        client_max_size=settings.max_body_bytes,
+        middlewares=[cors_middleware(settings.cors_origin_list), error_middleware],
+    )
 
     def make_sio(redis_url: str) -> socketio.AsyncServer:
         origins: Any = settings.cors_origin_list or []
         return socketio.AsyncServer(
             async_mode="aiohttp",
-            client_manager=socketio.AsyncRedisManager(redis_url, channel="socketio",
-                                                      redis_options={"client_name": CLIENT_NAME}),
+            client_manager=socketio.AsyncRedisManager(
+                redis_url, channel="socketio", redis_options={"client_name": CLIENT_NAME}
+            ),
             cors_allowed_origins="*" if "*" in origins else origins,
             max_http_buffer_size=settings.max_body_bytes,
         )
@@ -93,6 +104,7 @@ async def create_app(settings: Settings, *, clock: SystemClock | None = None, ru
     await ensure_bootstrap_admin(ctx)
 
     if run_workers:
+
         async def start_workers(app: web.Application) -> None:
             from workers.scheduler import run_scheduler_forever
             from workers.worker import new_worker

@@ -4,6 +4,7 @@ An access token names its refresh family (`fam`), so logging out or detecting re
 stops every access token of that family at once: Redis keeps `revoked:jti:<jti>` and
 `revoked:fam:<fam>` until the longest such token would have expired anyway.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -75,7 +76,9 @@ async def principal_from_token(ctx: Context, token: str | None) -> Principal:
     try:
         # Expiry is checked against ctx.clock below, so tests can move time.
         claims: dict[str, Any] = jwt.decode(
-            token, ctx.settings.jwt_secret, algorithms=[ALGORITHM],
+            token,
+            ctx.settings.jwt_secret,
+            algorithms=[ALGORITHM],
             options={"verify_exp": False, "verify_iat": False, "require": ["sub", "exp", "jti", "fam", "role"]},
         )
     except jwt.PyJWTError:
@@ -84,8 +87,9 @@ async def principal_from_token(ctx: Context, token: str | None) -> Principal:
         raise AuthError.invalid()
     if any(await ctx.redis.mget(_revoked_keys(claims["jti"], claims["fam"]))):
         raise AuthError.invalid()
-    return Principal(id=claims["sub"], role=claims["role"], jti=claims["jti"],
-                     family=claims["fam"], expires_at=float(claims["exp"]))
+    return Principal(
+        id=claims["sub"], role=claims["role"], jti=claims["jti"], family=claims["fam"], expires_at=float(claims["exp"])
+    )
 
 
 def bearer_token(header: str | None) -> str | None:
@@ -119,5 +123,6 @@ def ensure_owner(principal: Principal, owner_id: str | None) -> None:
 async def ensure_still_valid(ctx: Context, principal: Principal) -> None:
     """For long-lived sockets: the token behind a connection may since have expired or been revoked."""
     if principal.expires_at <= ctx.clock.timestamp() or any(
-            await ctx.redis.mget(_revoked_keys(principal.jti, principal.family))):
+        await ctx.redis.mget(_revoked_keys(principal.jti, principal.family))
+    ):
         raise AuthError.invalid()

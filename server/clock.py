@@ -1,7 +1,8 @@
 """Time as a dependency: every rule asks `ctx.clock.now()`, so tests move time instead of sleeping."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 
 def _to_millis(moment: datetime) -> datetime:
@@ -11,7 +12,7 @@ def _to_millis(moment: datetime) -> datetime:
 
 class SystemClock:
     def now(self) -> datetime:
-        return _to_millis(datetime.now(timezone.utc))
+        return _to_millis(datetime.now(UTC))
 
     def timestamp(self) -> float:
         return self.now().timestamp()
@@ -21,13 +22,13 @@ class FakeClock(SystemClock):
     """A clock that stands still until told to move."""
 
     def __init__(self, start: datetime | None = None) -> None:
-        self._now = _to_millis(start or datetime.now(timezone.utc))
+        self._now = _to_millis(start or datetime.now(UTC))
 
     def now(self) -> datetime:
         return self._now
 
     def set(self, moment: datetime) -> None:
-        self._now = _to_millis(moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc))
+        self._now = _to_millis(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
 
     def advance(self, seconds: float = 0, **delta: float) -> datetime:
         self._now = _to_millis(self._now + timedelta(seconds=seconds, **delta))
@@ -36,4 +37,4 @@ class FakeClock(SystemClock):
 
 def as_utc(moment: datetime) -> datetime:
     """Stores may hand back naive datetimes (UTC by convention); make them aware."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -1,4 +1,5 @@
 """The Context every model operation takes first: the stores, realtime fan-out, queue, settings, clock."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,6 +19,6 @@ class Context:
     settings: Settings
     db: Any  # pymongo AsyncDatabase or the embedded equivalent
     redis: aioredis.Redis
-    realtime: "Realtime"
+    realtime: Realtime
     clock: SystemClock
     queue: Any = None  # workers.queue.Queue, set by the app factory / worker runner

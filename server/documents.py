@@ -1,4 +1,5 @@
 """Small document helpers shared by the models."""
+
 from __future__ import annotations
 
 from typing import Any

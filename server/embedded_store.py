@@ -8,13 +8,15 @@ with respect to other coroutines, as it is on a real server.
 Data survives restarts through a snapshot file in DATA_DIR, written atomically every few seconds
 (when something changed) and on shutdown, and loaded at start.
 """
+
 from __future__ import annotations
 
 import asyncio
 import logging
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import mongomock
 from bson import ObjectId, json_util
@@ -23,9 +25,18 @@ from mongomock.filtering import filter_applies
 log = logging.getLogger(__name__)
 
 _WRITE_METHODS = {
-    "insert_one", "insert_many", "update_one", "update_many", "replace_one", "delete_one",
-    "delete_many", "find_one_and_update", "find_one_and_replace", "find_one_and_delete",
-    "bulk_write", "drop",
+    "insert_one",
+    "insert_many",
+    "update_one",
+    "update_many",
+    "replace_one",
+    "delete_one",
+    "delete_many",
+    "find_one_and_update",
+    "find_one_and_replace",
+    "find_one_and_delete",
+    "bulk_write",
+    "drop",
 }
 
 
@@ -35,15 +46,17 @@ class EmbeddedCursor:
     def __init__(self, cursor: Any) -> None:
         self._cursor = cursor
 
-    def sort(self, key_or_list: Any, direction: int | None = None) -> "EmbeddedCursor":
-        self._cursor = self._cursor.sort(key_or_list, direction) if direction is not None else self._cursor.sort(key_or_list)
+    def sort(self, key_or_list: Any, direction: int | None = None) -> EmbeddedCursor:
+        self._cursor = (
+            self._cursor.sort(key_or_list, direction) if direction is not None else self._cursor.sort(key_or_list)
+        )
         return self
 
-    def skip(self, count: int) -> "EmbeddedCursor":
+    def skip(self, count: int) -> EmbeddedCursor:
         self._cursor = self._cursor.skip(count)
         return self
 
-    def limit(self, count: int) -> "EmbeddedCursor":
+    def limit(self, count: int) -> EmbeddedCursor:
         self._cursor = self._cursor.limit(count)
         return self
 
@@ -51,7 +64,7 @@ class EmbeddedCursor:
         items = list(self._cursor)
         return items if length is None else items[:length]
 
-    def __aiter__(self) -> "EmbeddedCursor":
+    def __aiter__(self) -> EmbeddedCursor:
         return self
 
     async def __anext__(self) -> dict[str, Any]:
@@ -163,8 +176,9 @@ class EmbeddedStore:
         """Load the snapshot, if any. Returns the number of documents loaded."""
         if not self.snapshot_path or not self.snapshot_path.exists():
             return 0
-        data = json_util.loads(self.snapshot_path.read_text(encoding="utf-8"),
-                               json_options=json_util.JSONOptions(tz_aware=True))
+        data = json_util.loads(
+            self.snapshot_path.read_text(encoding="utf-8"), json_options=json_util.JSONOptions(tz_aware=True)
+        )
         count = 0
         raw = self._client[self.db.name]
         for name, documents in data.get("collections", {}).items():

@@ -1,4 +1,5 @@
 """Typed domain errors. Models raise these with a message key; one middleware localizes them."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -23,11 +24,13 @@ class NotFound(DomainError):
 
 class Conflict(DomainError):
     """A state conflict: double booking, already enrolled, duplicate (409)."""
+
     status = 409
 
 
 class BadCredentials(DomainError):
     """Login refused (401), in the error envelope, never saying which part was wrong."""
+
     status = 401
 
     def __init__(self) -> None:
@@ -66,15 +69,15 @@ class AuthError(Exception):
         return {"error": "Unauthorized" if self.status == 401 else "Forbidden", "message": self.message}
 
     @classmethod
-    def missing(cls) -> "AuthError":
+    def missing(cls) -> AuthError:
         return cls(401, cls.MISSING)
 
     @classmethod
-    def invalid(cls) -> "AuthError":
+    def invalid(cls) -> AuthError:
         return cls(401, cls.INVALID)
 
     @classmethod
-    def role_required(cls, roles: tuple[str, ...]) -> "AuthError":
+    def role_required(cls, roles: tuple[str, ...]) -> AuthError:
         return cls(403, "Access denied. Required role: " + " or ".join(roles))
 
 

@@ -10,13 +10,15 @@ Every route is authenticated unless declared `public` (deny by default); `roles`
 the body is read; bodies and query strings are validated with pydantic models. The same
 declarations feed the OpenAPI document (`server/openapi.py`).
 """
+
 from __future__ import annotations
 
 import json
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import pymongo.errors
 import redis.exceptions
@@ -89,13 +91,35 @@ class Routes:
         self.tag = tag
         self.specs: list[RouteSpec] = []
 
-    def route(self, method: str, path: str, *, public: bool = False, roles: tuple[str, ...] | None = None,
-              body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
-              status: int = 200, summary: str = "") -> Callable[[Handler], Handler]:
+    def route(
+        self,
+        method: str,
+        path: str,
+        *,
+        public: bool = False,
+        roles: tuple[str, ...] | None = None,
+        body: type[BaseModel] | None = None,
+        query: type[BaseModel] | None = None,
+        status: int = 200,
+        summary: str = "",
+    ) -> Callable[[Handler], Handler]:
         def decorate(handler: Handler) -> Handler:
-            self.specs.append(RouteSpec(method, path, handler, public, roles, body, query, status,
-                                        summary or (handler.__doc__ or "").strip().split("\n")[0], self.tag))
+            self.specs.append(
+                RouteSpec(
+                    method,
+                    path,
+                    handler,
+                    public,
+                    roles,
+                    body,
+                    query,
+                    status,
+                    summary or (handler.__doc__ or "").strip().split("\n")[0],
+                    self.tag,
+                )
+            )
             return handler
+
         return decorate
 
     def get(self, path: str, **kw: Any) -> Callable[[Handler], Handler]:
@@ -170,7 +194,9 @@ def error_body(locale: str, key: str, **params: Any) -> dict[str, Any]:
 
 
 @web.middleware
-async def error_middleware(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+async def error_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
     """Every failure becomes the contract's JSON; nothing internal leaks out."""
     request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex[:16]
     request[REQUEST_ID] = request_id
@@ -181,13 +207,20 @@ async def error_middleware(request: web.Request, handler: Callable[[web.Request]
         response = json_response(exc.body, exc.status)
     except ValidationFailed as exc:
         errors = localize_errors(exc.errors, locale)
-        response = json_response({"success": False, "message": errors[0]["message"] if errors else
-                                  translate(exc.key, locale), "validationErrors": errors}, 400)
+        response = json_response(
+            {
+                "success": False,
+                "message": errors[0]["message"] if errors else translate(exc.key, locale),
+                "validationErrors": errors,
+            },
+            400,
+        )
     except DomainError as exc:
         response = json_response(error_body(locale, exc.key, **exc.params), exc.status)
     except web.HTTPRequestEntityTooLarge:
-        response = json_response(error_body(locale, "common.body_too_large",
-                                            limit=request.app[CTX_KEY].settings.max_body_bytes), 413)
+        response = json_response(
+            error_body(locale, "common.body_too_large", limit=request.app[CTX_KEY].settings.max_body_bytes), 413
+        )
     except web.HTTPNotFound:
         response = json_response(error_body(locale, "common.route_not_found"), 404)
     except web.HTTPMethodNotAllowed as exc:
@@ -195,8 +228,12 @@ async def error_middleware(request: web.Request, handler: Callable[[web.Request]
         response.headers["Allow"] = ", ".join(sorted(exc.allowed_methods))
     except web.HTTPException:
         raise
-    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
-            pymongo.errors.ConnectionFailure, pymongo.errors.ServerSelectionTimeoutError):
+    except (
+        redis.exceptions.ConnectionError,
+        redis.exceptions.TimeoutError,
+        pymongo.errors.ConnectionFailure,
+        pymongo.errors.ServerSelectionTimeoutError,
+    ):
         log.exception("request %s: a backing service is unreachable", request_id)
         response = json_response(error_body(locale, "common.service_unavailable"), 503)
     except Exception:
@@ -210,14 +247,17 @@ def cors_middleware(origins: list[str]) -> Any:
     allow_any = "*" in origins
 
     @web.middleware
-    async def cors(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+    async def cors(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
         origin = request.headers.get("Origin")
         allowed = origin is not None and (allow_any or origin in origins)
         if request.method == "OPTIONS" and allowed and request.headers.get("Access-Control-Request-Method"):
             response: web.StreamResponse = web.Response(status=204)
             response.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, DELETE, OPTIONS"
             response.headers["Access-Control-Allow-Headers"] = request.headers.get(
-                "Access-Control-Request-Headers", "Authorization, Content-Type, Accept-Language")
+                "Access-Control-Request-Headers", "Authorization, Content-Type, Accept-Language"
+            )
             response.headers["Access-Control-Max-Age"] = "600"
         else:
             response = await handler(request)

@@ -1,4 +1,5 @@
 """Localized messages: `vi` and `en` catalogs merged from `server/messages/*`, picked by Accept-Language."""
+
 from __future__ import annotations
 
 import importlib

@@ -1,4 +1,5 @@
 """Index creation at start: every `models/*` and `workers/*` module lists its indexes in `INDEXES`."""
+
 from __future__ import annotations
 
 import importlib

@@ -1,4 +1,5 @@
 """The OpenAPI document, built from the route declarations (`server.http.Routes`)."""
+
 from __future__ import annotations
 
 import re
@@ -29,36 +30,61 @@ def build_openapi(areas: list[Routes], prefix: str = "/api/v1") -> dict[str, Any
                 "operationId": f"{spec.tag}_{spec.handler.__name__}",
                 "responses": {
                     str(spec.status): {"description": "success envelope `{success, message, data}`"},
-                    "400": {"description": "validation or business rule", "content": {"application/json": {"schema": _ERROR}}},
+                    "400": {
+                        "description": "validation or business rule",
+                        "content": {"application/json": {"schema": _ERROR}},
+                    },
                 },
             }
-            parameters = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-                          for name in re.findall(r"{(\w+)}", spec.path)]
+            parameters = [
+                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                for name in re.findall(r"{(\w+)}", spec.path)
+            ]
             if spec.query is not None:
                 properties = spec.query.model_json_schema()["properties"]
                 for name, field in spec.query.model_fields.items():
                     public = field.alias or name
-                    parameters.append({"name": public, "in": "query", "required": field.is_required(),
-                                       "description": field.description or "", "schema": properties.get(public, {})})
+                    parameters.append(
+                        {
+                            "name": public,
+                            "in": "query",
+                            "required": field.is_required(),
+                            "description": field.description or "",
+                            "schema": properties.get(public, {}),
+                        }
+                    )
             if parameters:
                 op["parameters"] = parameters
             if spec.body is not None:
-                op["requestBody"] = {"required": True, "content": {"application/json": {"schema": _schema(spec.body, components)}}}
+                op["requestBody"] = {
+                    "required": True,
+                    "content": {"application/json": {"schema": _schema(spec.body, components)}},
+                }
             if not spec.public:
                 op["security"] = [{"bearer": []}]
-                op["responses"]["401"] = {"description": "missing, invalid or expired token",
-                                          "content": {"application/json": {"schema": _AUTH_ERROR}}}
+                op["responses"]["401"] = {
+                    "description": "missing, invalid or expired token",
+                    "content": {"application/json": {"schema": _AUTH_ERROR}},
+                }
                 if spec.roles:
                     op["description"] = "Roles: " + ", ".join(spec.roles)
-                    op["responses"]["403"] = {"description": "role or ownership", "content": {"application/json": {"schema": _AUTH_ERROR}}}
+                    op["responses"]["403"] = {
+                        "description": "role or ownership",
+                        "content": {"application/json": {"schema": _AUTH_ERROR}},
+                    }
             paths.setdefault(prefix + spec.path, {})[spec.method.lower()] = op
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Learning & home-services realtime server", "version": "1.0.0",
-                 "description": "REST under /api/v1 and Socket.IO on /socket.io/ (see README)."},
+        "info": {
+            "title": "Learning & home-services realtime server",
+            "version": "1.0.0",
+            "description": "REST under /api/v1 and Socket.IO on /socket.io/ (see README).",
+        },
         "paths": paths,
-        "components": {"schemas": components,
-                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+        },
     }
 
 

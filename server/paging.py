@@ -1,4 +1,5 @@
 """Paging and Spring-style sorting (`page` 0-based, `size` ≤ 100, `sort=field,asc|desc`)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -42,8 +43,9 @@ def mongo_sort(sort: str | None, allowed: dict[str, str], default: list[tuple[st
     return order
 
 
-async def fetch_page(collection: Any, query: dict[str, Any], page: PageQuery,
-                     order: list[tuple[str, int]]) -> tuple[list[dict[str, Any]], int]:
+async def fetch_page(
+    collection: Any, query: dict[str, Any], page: PageQuery, order: list[tuple[str, int]]
+) -> tuple[list[dict[str, Any]], int]:
     total = await collection.count_documents(query)
     items = await collection.find(query).sort(order).skip(page.skip).limit(page.size).to_list(None)
     return items, total

@@ -1,4 +1,5 @@
 """Password hashing with argon2id, run in a thread so a login never stalls the event loop."""
+
 from __future__ import annotations
 
 import asyncio

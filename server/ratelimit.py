@@ -7,6 +7,7 @@ boundary. Time comes from `ctx.clock`, so tests move through windows without sle
 process shares the limit because the log lives in Redis. A refused call is not recorded, so a
 client that keeps retrying too fast is let through as soon as the oldest call leaves the window.
 """
+
 from __future__ import annotations
 
 import math
@@ -32,8 +33,9 @@ return 0
 """
 
 
-async def take(ctx: Context, key: str, *, limit: int, window_seconds: float,
-               message_key: str = "common.rate_limited") -> None:
+async def take(
+    ctx: Context, key: str, *, limit: int, window_seconds: float, message_key: str = "common.rate_limited"
+) -> None:
     """Record one call under `key`, or raise `RateLimited(message_key, retryAfter=<seconds>)`."""
     now_ms = int(ctx.clock.now().timestamp() * 1000)
     window_ms = max(1, int(window_seconds * 1000))

@@ -4,10 +4,12 @@ In a server process the emitter is the Socket.IO `AsyncServer` (whose `AsyncRedi
 to the other processes); in a worker it is a write-only `AsyncRedisManager`, so a worker on another
 machine reaches every client the same way. Models only see this class.
 """
+
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from server.jsonutil import jsonable
 
@@ -68,7 +70,7 @@ class Realtime:
     def register_room_check(self, kind: str, check: RoomCheck) -> None:
         self._room_checks[kind] = check
 
-    async def may_join(self, ctx: "Context", principal: "Principal", room: str) -> bool:
+    async def may_join(self, ctx: Context, principal: Principal, room: str) -> bool:
         kind, sep, ident = room.partition(":")
         check = self._room_checks.get(kind)
         if not sep or not ident or check is None:

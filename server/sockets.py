@@ -8,11 +8,13 @@ Every event re-checks the connection's token (a logout stops a live socket too),
 over `MAX_PAYLOAD_BYTES`, validates the payload, and acks `{success, data}` or
 `{success: false, message}` (plus `validationErrors`), localized like REST.
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import socketio
 from pydantic import BaseModel
@@ -48,8 +50,11 @@ def _failure(locale: str, exc: Exception) -> dict[str, Any]:
         return {"success": False, "message": exc.message}
     if isinstance(exc, ValidationFailed):
         errors = localize_errors(exc.errors, locale)
-        return {"success": False, "message": errors[0]["message"] if errors else translate(exc.key, locale),
-                "validationErrors": errors}
+        return {
+            "success": False,
+            "message": errors[0]["message"] if errors else translate(exc.key, locale),
+            "validationErrors": errors,
+        }
     if isinstance(exc, DomainError):
         return {"success": False, "message": translate(exc.key, locale, **exc.params)}
     return {"success": False, "message": translate("common.internal_error", locale, requestId="socket")}
@@ -70,6 +75,7 @@ class SocketEvents:
         def decorate(handler: SocketHandler) -> SocketHandler:
             self.specs.append((event, handler, payload))
             return handler
+
         return decorate
 
     def on_connect(self, hook: ConnectionHook) -> ConnectionHook:
@@ -81,8 +87,9 @@ class SocketEvents:
         return hook
 
 
-def _wrap(sio: socketio.AsyncServer, ctx: Context, event: str, handler: SocketHandler,
-          model: type[BaseModel] | None) -> Callable[..., Awaitable[dict[str, Any]]]:
+def _wrap(
+    sio: socketio.AsyncServer, ctx: Context, event: str, handler: SocketHandler, model: type[BaseModel] | None
+) -> Callable[..., Awaitable[dict[str, Any]]]:
     async def on_event(sid: str, data: Any = None) -> dict[str, Any]:
         session = await sio.get_session(sid)
         principal: Principal = session["principal"]

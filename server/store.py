@@ -1,11 +1,13 @@
 """Opening the document store: MongoDB when MONGODB_URL is set, else the embedded store."""
+
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from config.settings import Settings
 from server.embedded_store import EmbeddedStore
@@ -56,6 +58,9 @@ async def open_store(settings: Settings, *, snapshot: bool = True, database_name
             log.info("embedded store: snapshot written to %s", path)
 
         store._closers.append(stop_snapshots)
-    log.warning("document store: EMBEDDED (in-process, snapshot %s, %d documents loaded). "
-                "Set MONGODB_URL for a real MongoDB.", path or "off", loaded)
+    log.warning(
+        "document store: EMBEDDED (in-process, snapshot %s, %d documents loaded). Set MONGODB_URL for a real MongoDB.",
+        path or "off",
+        loaded,
+    )
     return store

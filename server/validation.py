@@ -4,6 +4,7 @@ A model may raise `PydanticCustomError("<message key>", "...")` in a validator: 
 then a catalog key and its text is used as is (that is how the seed's "Lý do hủy là bắt buộc"
 comes back byte for byte). Built-in pydantic errors map to the generic `validation.*` texts.
 """
+
 from __future__ import annotations
 
 from typing import Any, TypeVar
@@ -68,5 +69,7 @@ def validate(model: type[M], data: Any) -> M:
 
 
 def localize_errors(errors: list[dict[str, Any]], locale: str) -> list[dict[str, str]]:
-    return [{"field": e["field"], "message": e.get("message") or translate(e["key"], locale, **e.get("params", {}))}
-            for e in errors]
+    return [
+        {"field": e["field"], "message": e.get("message") or translate(e["key"], locale, **e.get("params", {}))}
+        for e in errors
+    ]

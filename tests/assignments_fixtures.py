@@ -3,10 +3,11 @@
 The clock fixture stands at 2025-09-06 07:39:22Z, which is the seed's "assignedAt": "2025-09-06
 14:39:22" in Asia/Ho_Chi_Minh; the seed's booking is 2025-09-12 10:00 there (03:00Z).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from models import assignments, demo
@@ -16,8 +17,8 @@ from server.clock import FakeClock
 from server.context import Context
 from tests.helpers import Api, User
 
-SEED_NOW = datetime(2025, 9, 6, 7, 39, 22, tzinfo=timezone.utc)
-SEED_BOOKING_TIME = datetime(2025, 9, 12, 3, 0, tzinfo=timezone.utc)
+SEED_NOW = datetime(2025, 9, 6, 7, 39, 22, tzinfo=UTC)
+SEED_BOOKING_TIME = datetime(2025, 9, 12, 3, 0, tzinfo=UTC)
 EMPLOYEE_ID = demo.EMPLOYEE_ID
 A1, A2, A3 = demo.ASSIGNMENT_IDS
 NOTE = "Cần dọn dẹp kỹ lưỡng phòng khách và bếp"
@@ -43,8 +44,12 @@ SEED_ITEM: dict[str, Any] = {
     "checkOutTime": None,
     "note": NOTE,
 }
-SEED_LIST_BODY = {"success": True, "message": "Lấy danh sách công việc thành công", "data": [SEED_ITEM],
-                  "totalItems": 1}
+SEED_LIST_BODY = {
+    "success": True,
+    "message": "Lấy danh sách công việc thành công",
+    "data": [SEED_ITEM],
+    "totalItems": 1,
+}
 
 
 def cancel_url(assignment_id: str) -> str:
@@ -55,7 +60,7 @@ def cancel_url(assignment_id: str) -> str:
 class People:
     customer: User  # john_doe
     employee: User  # jane_smith
-    admin: User     # admin_1
+    admin: User  # admin_1
 
 
 async def login_people(api: Api, ctx: Context) -> People:
@@ -64,16 +69,36 @@ async def login_people(api: Api, ctx: Context) -> People:
     return People(*[await api.login(name, demo.DEMO_PASSWORD) for name in ("john_doe", "jane_smith", "admin_1")])
 
 
-async def make_assignment(ctx: Context, assignment_id: str | None, booking_time: datetime, *,
-                          employee_id: str = EMPLOYEE_ID, customer_id: str = demo.CUSTOMER_ID,
-                          code: str | None = None, service: str = "Tổng vệ sinh", note: str | None = NOTE,
-                          hours: float = 2.0) -> dict[str, Any]:
+async def make_assignment(
+    ctx: Context,
+    assignment_id: str | None,
+    booking_time: datetime,
+    *,
+    employee_id: str = EMPLOYEE_ID,
+    customer_id: str = demo.CUSTOMER_ID,
+    code: str | None = None,
+    service: str = "Tổng vệ sinh",
+    note: str | None = NOTE,
+    hours: float = 2.0,
+) -> dict[str, Any]:
     """A booking and one assignment on it, through the model layer (seed ids kept verbatim)."""
-    booking = await assignments.create_booking(ctx, NewBooking(
-        customerId=customer_id, serviceName=service, serviceAddress=ADDRESS, bookingTime=booking_time,
-        estimatedDurationHours=hours, pricePerUnit=350000, quantity=1, note=note), booking_code=code)
-    item = await assignments.assign_employee(ctx, booking["id"], NewAssignment(employeeId=employee_id),
-                                             assignment_id=assignment_id)
+    booking = await assignments.create_booking(
+        ctx,
+        NewBooking(
+            customerId=customer_id,
+            serviceName=service,
+            serviceAddress=ADDRESS,
+            bookingTime=booking_time,
+            estimatedDurationHours=hours,
+            pricePerUnit=350000,
+            quantity=1,
+            note=note,
+        ),
+        booking_code=code,
+    )
+    item = await assignments.assign_employee(
+        ctx, booking["id"], NewAssignment(employeeId=employee_id), assignment_id=assignment_id
+    )
     return {**item, "bookingId": booking["id"]}
 
 
@@ -98,5 +123,6 @@ async def seed_assignments(ctx: Context, clock: FakeClock, *which: str) -> None:
         await assignments.check_out(ctx, employee_principal(), A2)
         clock.set(SEED_NOW)
     if A3 in which:
-        await make_assignment(ctx, A3, SEED_NOW + timedelta(hours=1), code="BK62589571",
-                              service="Dọn dẹp theo giờ", note=None)
+        await make_assignment(
+            ctx, A3, SEED_NOW + timedelta(hours=1), code="BK62589571", service="Dọn dẹp theo giờ", note=None
+        )

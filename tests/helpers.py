@@ -1,10 +1,12 @@
 """What tests use to act as a user would: an HTTP API client with tokens, and Socket.IO clients."""
+
 from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import socketio
 from aiohttp.test_utils import TestClient
@@ -44,13 +46,27 @@ class Api:
         self.admin_password = admin_password
         self._admin: User | None = None
 
-    async def call(self, method: str, path: str, body: Any = None, *, token: str | None = None,
-                   headers: dict[str, str] | None = None, raw: bytes | None = None,
-                   params: dict[str, Any] | None = None) -> Reply:
+    async def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> Reply:
         hdrs = dict(headers or {})
         if token:
             hdrs["Authorization"] = f"Bearer {token}"
-        url = path if path.startswith("/health") or path.startswith("/ready") or path.startswith("/api/") and not path.startswith("/api/v1") else self.PREFIX + path
+        url = (
+            path
+            if path.startswith("/health")
+            or path.startswith("/ready")
+            or (path.startswith("/api/") and not path.startswith("/api/v1"))
+            else self.PREFIX + path
+        )
         kwargs: dict[str, Any] = {"headers": hdrs, "params": params}
         if raw is not None:
             kwargs["data"] = raw
@@ -77,8 +93,15 @@ class Api:
         reply = await self.post("/auth/login", {"username": username, "password": password})
         assert reply.status == 200, reply.body
         data = reply.data
-        return User(data["user"]["id"], username, password, data["user"]["role"], data["accessToken"],
-                    data["refreshToken"], data["user"])
+        return User(
+            data["user"]["id"],
+            username,
+            password,
+            data["user"]["role"],
+            data["accessToken"],
+            data["refreshToken"],
+            data["user"],
+        )
 
     async def admin(self) -> User:
         if self._admin is None:
@@ -90,8 +113,14 @@ class Api:
         n = next(_counter)
         username = name or f"{role.lower()}{n}"
         password = "correct-horse-battery"
-        body = {"username": username, "email": f"{username}@example.com", "password": password,
-                "fullName": extra.pop("fullName", f"{role.title()} {n}"), "role": role, **extra}
+        body = {
+            "username": username,
+            "email": f"{username}@example.com",
+            "password": password,
+            "fullName": extra.pop("fullName", f"{role.title()} {n}"),
+            "role": role,
+            **extra,
+        }
         if role in ("STUDENT", "TUTOR", "CUSTOMER"):
             reply = await self.post("/auth/register", body)
         else:
@@ -123,11 +152,15 @@ class SocketClient:
         async def connect_error(data: Any = None) -> None:
             self.connect_error = data
 
-    async def connect(self, base_url: str, token: str | None, **auth: Any) -> "SocketClient":
+    async def connect(self, base_url: str, token: str | None, **auth: Any) -> SocketClient:
         """Connect, or raise `ConnectionRefused` carrying the server's refusal message."""
         try:
-            await self.sio.connect(base_url, auth={"token": token, **auth} if token is not None else auth,
-                                   transports=["websocket"], wait_timeout=5)
+            await self.sio.connect(
+                base_url,
+                auth={"token": token, **auth} if token is not None else auth,
+                transports=["websocket"],
+                wait_timeout=5,
+            )
         except socketio.exceptions.ConnectionError as exc:
             message = self.connect_error.get("message") if isinstance(self.connect_error, dict) else self.connect_error
             raise ConnectionRefused(str(message)) from exc
@@ -139,9 +172,9 @@ class SocketClient:
     def events(self, name: str) -> list[Any]:
         return [data for event, data in self.received if event == name]
 
-    async def wait_for(self, name: str, predicate: Callable[[Any], bool] = lambda _: True,
-                       timeout: float = 5) -> Any:
+    async def wait_for(self, name: str, predicate: Callable[[Any], bool] = lambda _: True, timeout: float = 5) -> Any:
         """The first `name` event matching `predicate`, waiting for it if need be."""
+
         async def find() -> Any:
             while True:
                 for data in self.events(name):
@@ -149,6 +182,7 @@ class SocketClient:
                         return data
                 self._changed.clear()
                 await self._changed.wait()
+
         return await asyncio.wait_for(find(), timeout)
 
     async def close(self) -> None:

@@ -1,4 +1,5 @@
 """Running real server processes from tests and benchmarks."""
+
 from __future__ import annotations
 
 import asyncio
@@ -8,9 +9,15 @@ from pathlib import Path
 import aiohttp
 
 
-async def wait_healthy(http: aiohttp.ClientSession, base: str, process: subprocess.Popen[bytes],
-                       timeout: float = 30.0, log: Path | None = None) -> None:
+async def wait_healthy(
+    http: aiohttp.ClientSession,
+    base: str,
+    process: subprocess.Popen[bytes],
+    timeout: float = 30.0,
+    log: Path | None = None,
+) -> None:
     """Wait until the server at `base` answers /health; fail early if its process exits."""
+
     def failure(reason: str) -> RuntimeError:
         detail = log.read_text(errors="replace") if log and log.exists() else ""
         return RuntimeError(f"server at {base} {reason}" + (f":\n{detail}" if detail else ""))

@@ -1,4 +1,5 @@
 """Helpers shared by the tutoring tests (tutors, sessions, cancel requests, classes)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -22,19 +23,27 @@ def parse(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-async def tutor(api: Api, full_name: str = "Nguyen Van Tutor", subjects: tuple[str, ...] = ("Math",),
-                hourly_rate: float = 200000, bio: str = "Experienced tutor") -> User:
+async def tutor(
+    api: Api,
+    full_name: str = "Nguyen Van Tutor",
+    subjects: tuple[str, ...] = ("Math",),
+    hourly_rate: float = 200000,
+    bio: str = "Experienced tutor",
+) -> User:
     user = await api.user("TUTOR", fullName=full_name)
-    reply = await api.put("/tutors/me", {"subjects": list(subjects), "bio": bio, "hourlyRate": hourly_rate},
-                          token=user.token)
+    reply = await api.put(
+        "/tutors/me", {"subjects": list(subjects), "bio": bio, "hourlyRate": hourly_rate}, token=user.token
+    )
     assert reply.status == 200, reply.body
     return user
 
 
-async def book(api: Api, student: User, tutor_id: str, start: str, minutes: int = 60,
-               subject: str = "Math") -> Any:
-    return await api.post("/sessions", {"tutorId": tutor_id, "subject": subject, "startTime": start,
-                                        "durationMinutes": minutes}, token=student.token)
+async def book(api: Api, student: User, tutor_id: str, start: str, minutes: int = 60, subject: str = "Math") -> Any:
+    return await api.post(
+        "/sessions",
+        {"tutorId": tutor_id, "subject": subject, "startTime": start, "durationMinutes": minutes},
+        token=student.token,
+    )
 
 
 async def notifications(api: Api, user: User) -> list[dict[str, Any]]:

@@ -1,4 +1,5 @@
 """Job types and the model operations that handle them (a worker calls models like a handler does)."""
+
 from __future__ import annotations
 
 from models import notifications, sessions

@@ -8,6 +8,7 @@ still delayed or in the stream, never both nor neither). When Redis cannot be re
 writes the job to the `outbox` collection instead, and the scheduler forwards it once Redis
 answers: no job is lost because Redis was down.
 """
+
 from __future__ import annotations
 
 import json
@@ -54,12 +55,21 @@ class Job:
     process_at: int = 0  # epoch milliseconds
 
     def encode(self) -> str:
-        return json.dumps({"id": self.id, "type": self.type, "payload": self.payload,
-                           "attempt": self.attempt, "processAt": self.process_at},
-                          separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+        return json.dumps(
+            {
+                "id": self.id,
+                "type": self.type,
+                "payload": self.payload,
+                "attempt": self.attempt,
+                "processAt": self.process_at,
+            },
+            separators=(",", ":"),
+            ensure_ascii=False,
+            sort_keys=True,
+        )
 
     @classmethod
-    def decode(cls, raw: str) -> "Job":
+    def decode(cls, raw: str) -> Job:
         data = json.loads(raw)
         return cls(data["id"], data["type"], data["payload"], data.get("attempt", 0), data.get("processAt", 0))
 
@@ -76,23 +86,26 @@ async def push(ctx: Context, job: Job) -> None:
         await ctx.redis.zadd(DELAYED_SET, {job.encode(): job.process_at})
 
 
-async def enqueue(ctx: Context, job_type: str, payload: dict[str, Any], process_at: datetime | None = None,
-                  job_id: str | None = None) -> str:
+async def enqueue(
+    ctx: Context, job_type: str, payload: dict[str, Any], process_at: datetime | None = None, job_id: str | None = None
+) -> str:
     now = ctx.clock.now()
     job = Job(job_id or str(uuid.uuid4()), job_type, payload, 0, millis(process_at or now))
     try:
         await push(ctx, job)
     except REDIS_DOWN:
         log.warning("queue: Redis unreachable, job %s kept in the outbox", job.id)
-        await ctx.db[OUTBOX].insert_one({"_id": job.id, "job": job.encode(), "processAt": job.process_at,
-                                         "createdAt": now})
+        await ctx.db[OUTBOX].insert_one(
+            {"_id": job.id, "job": job.encode(), "processAt": job.process_at, "createdAt": now}
+        )
     return job.id
 
 
 async def move_due(ctx: Context, limit: int = 1000) -> int:
     """Move due delayed jobs into the stream (one atomic script run). Returns how many moved."""
-    return int(await ctx.redis.eval(MOVE_DUE, 2, DELAYED_SET, JOBS_STREAM, millis(ctx.clock.now()), limit,
-                                    STREAM_MAXLEN))
+    return int(
+        await ctx.redis.eval(MOVE_DUE, 2, DELAYED_SET, JOBS_STREAM, millis(ctx.clock.now()), limit, STREAM_MAXLEN)
+    )
 
 
 async def drain_outbox(ctx: Context, limit: int = 500) -> int:
@@ -122,7 +135,19 @@ async def queue_stats(ctx: Context, upcoming: int = 10) -> dict[str, Any]:
     next_jobs = []
     for raw, score in nxt:
         job = Job.decode(raw)
-        next_jobs.append({"jobId": job.id, "type": job.type, "attempt": job.attempt,
-                          "processAt": datetime.fromtimestamp(score / 1000, tz=ctx.clock.now().tzinfo)})
-    return {"ready": max(0, ready - pending), "delayed": delayed, "pending": pending, "dead": dead,
-            "outbox": outbox, "nextDelayed": next_jobs}
+        next_jobs.append(
+            {
+                "jobId": job.id,
+                "type": job.type,
+                "attempt": job.attempt,
+                "processAt": datetime.fromtimestamp(score / 1000, tz=ctx.clock.now().tzinfo),
+            }
+        )
+    return {
+        "ready": max(0, ready - pending),
+        "delayed": delayed,
+        "pending": pending,
+        "dead": dead,
+        "outbox": outbox,
+        "nextDelayed": next_jobs,
+    }

@@ -1,10 +1,11 @@
 """`python run.py worker` and `python run.py scheduler`: one part per process, stopped by SIGINT/SIGTERM."""
+
 from __future__ import annotations
 
 import asyncio
 import logging
 import signal
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from config.settings import Settings
 from server.app import open_context, resolve_settings

@@ -1,4 +1,5 @@
 """The scheduler ("cron"): every SCHEDULER_INTERVAL_SECONDS, due delayed jobs and outbox jobs go to the stream."""
+
 from __future__ import annotations
 
 import asyncio

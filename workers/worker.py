@@ -5,6 +5,7 @@ rescheduled through the delayed set with exponential backoff and full jitter; af
 `max_attempts` it moves to the dead-letter stream. Entries another consumer read but never
 acknowledged (it crashed) are taken over with XAUTOCLAIM once idle past `claim_idle_ms`.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -12,8 +13,9 @@ import logging
 import random
 import socket
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import redis.exceptions
 
@@ -38,7 +40,7 @@ class WorkerOptions:
 
 def backoff_ms(options: WorkerOptions, attempt: int) -> int:
     """Full jitter: uniform in [base, min(cap, base * 2^attempt)] (AWS architecture blog)."""
-    ceiling = min(options.backoff_cap_ms, options.backoff_base_ms * (2 ** attempt))
+    ceiling = min(options.backoff_cap_ms, options.backoff_base_ms * (2**attempt))
     return random.randint(options.backoff_base_ms, max(options.backoff_base_ms, ceiling))
 
 
@@ -62,15 +64,17 @@ class Worker:
         now = asyncio.get_running_loop().time()
         if now - self._last_claim >= self.options.claim_idle_ms / 4000:
             self._last_claim = now
-            claimed = await self.ctx.redis.xautoclaim(JOBS_STREAM, GROUP, self.name, self.options.claim_idle_ms,
-                                                      start_id="0-0", count=self.options.batch_size)
+            claimed = await self.ctx.redis.xautoclaim(
+                JOBS_STREAM, GROUP, self.name, self.options.claim_idle_ms, start_id="0-0", count=self.options.batch_size
+            )
             entries = [e for e in claimed[1] if e and e[1]] if claimed else []
             if entries:
                 self._last_claim = float("-inf")  # there may be more: look again next time
                 return entries
         block = self.options.block_ms if block_ms is None else block_ms
-        reply = await self.ctx.redis.xreadgroup(GROUP, self.name, {JOBS_STREAM: ">"},
-                                                count=self.options.batch_size, block=block or None)
+        reply = await self.ctx.redis.xreadgroup(
+            GROUP, self.name, {JOBS_STREAM: ">"}, count=self.options.batch_size, block=block or None
+        )
         return [entry for _, stream_entries in reply or [] for entry in stream_entries]
 
     async def process_batch(self, block_ms: int | None = None) -> int:
@@ -123,8 +127,14 @@ class Worker:
             await self._finish(entry_id, dead={"job": job.encode(), "error": error})
             return
         job.process_at = millis(self.ctx.clock.now()) + backoff_ms(self.options, job.attempt)
-        log.warning("worker: job %s (%s) attempt %d failed, retry at %d: %s", job.id, job.type, job.attempt,
-                    job.process_at, error)
+        log.warning(
+            "worker: job %s (%s) attempt %d failed, retry at %d: %s",
+            job.id,
+            job.type,
+            job.attempt,
+            job.process_at,
+            error,
+        )
         await self._finish(entry_id, retry=job)
 
     async def _finish(self, entry_id: str, retry: Job | None = None, dead: dict[str, str] | None = None) -> None:

@@ -1,4 +1,5 @@
 """Home services: the seed's employee API texts (vi, byte for byte), bookings, demo data, notifications."""
+
 VI = {
     "assignment.listed": "Lấy danh sách công việc thành công",
     "assignment.cancel_done": "Hủy công việc thành công. Hệ thống sẽ thông báo cho khách hàng.",

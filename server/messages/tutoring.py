@@ -1,11 +1,11 @@
 """Tutoring: tutors, sessions, cancellation requests, classes, and their notifications."""
+
 VI = {
     "tutor.listed": "Lấy danh sách gia sư thành công",
     "tutor.found": "Lấy thông tin gia sư thành công",
     "tutor.profile_updated": "Cập nhật hồ sơ gia sư thành công",
     "tutor.not_found": "Không tìm thấy gia sư",
     "tutor.invalid_subject": "Môn học không hợp lệ (1-100 ký tự)",
-
     "session.booked": "Đặt buổi học thành công",
     "session.created": "Tạo buổi học nhóm thành công",
     "session.listed": "Lấy danh sách buổi học thành công",
@@ -25,7 +25,6 @@ VI = {
     "session.class_session": "Buổi học thuộc một lớp: hãy đăng ký lớp học",
     "session.already_joined": "Bạn đã tham gia buổi học này",
     "session.full": "Buổi học đã đủ chỗ",
-
     "cancel_request.created": "Gửi yêu cầu hủy buổi học thành công",
     "cancel_request.listed": "Lấy danh sách yêu cầu hủy thành công",
     "cancel_request.found": "Lấy thông tin yêu cầu hủy thành công",
@@ -37,7 +36,6 @@ VI = {
     "cancel_request.too_late": "Không thể yêu cầu hủy trong vòng {minutes} phút trước giờ bắt đầu",
     "cancel_request.already_open": "Bạn đã có một yêu cầu hủy đang chờ xử lý cho buổi học này",
     "cancel_request.already_decided": "Yêu cầu hủy đã được xử lý ({status})",
-
     "class.created": "Tạo lớp học thành công",
     "class.listed": "Lấy danh sách lớp học thành công",
     "class.found": "Lấy thông tin lớp học thành công",
@@ -53,7 +51,6 @@ VI = {
     "class.ended": "Lớp học đã kết thúc",
     "class.already_enrolled": "Bạn đã đăng ký lớp học này",
     "class.full": "Lớp học đã đủ {capacity} học viên",
-
     "notification.session.booked.title": "Yêu cầu đặt buổi học mới",
     "notification.session.booked.body": "{student} đặt buổi học {subject} lúc {start}",
     "notification.session.confirmed.title": "Buổi học đã được xác nhận",
@@ -86,7 +83,6 @@ EN = {
     "tutor.profile_updated": "Tutor profile updated successfully",
     "tutor.not_found": "Tutor not found",
     "tutor.invalid_subject": "Invalid subject (1-100 characters)",
-
     "session.booked": "Session booked successfully",
     "session.created": "Group session created successfully",
     "session.listed": "Sessions retrieved successfully",
@@ -106,7 +102,6 @@ EN = {
     "session.class_session": "This session belongs to a class: enrol in the class instead",
     "session.already_joined": "You already joined this session",
     "session.full": "The session is full",
-
     "cancel_request.created": "Cancellation request sent successfully",
     "cancel_request.listed": "Cancellation requests retrieved successfully",
     "cancel_request.found": "Cancellation request retrieved successfully",
@@ -118,7 +113,6 @@ EN = {
     "cancel_request.too_late": "Cancellation cannot be requested within {minutes} minutes of the start",
     "cancel_request.already_open": "You already have a pending cancellation request for this session",
     "cancel_request.already_decided": "The cancellation request was already decided ({status})",
-
     "class.created": "Class created successfully",
     "class.listed": "Classes retrieved successfully",
     "class.found": "Class retrieved successfully",
@@ -134,7 +128,6 @@ EN = {
     "class.ended": "The class has ended",
     "class.already_enrolled": "You are already enrolled in this class",
     "class.full": "The class is full ({capacity} students)",
-
     "notification.session.booked.title": "New session request",
     "notification.session.booked.body": "{student} booked a {subject} session at {start}",
     "notification.session.confirmed.title": "Session confirmed",

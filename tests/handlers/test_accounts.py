@@ -1,4 +1,5 @@
 """Accounts and tokens through the real app (TC-INT-013 and the foundation's error contract)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -15,8 +16,14 @@ MISSING = {"error": "Unauthorized", "message": "Access token is missing or inval
 
 
 def registration(username: str = "alice", role: str = "STUDENT", **extra: str) -> dict[str, str]:
-    return {"username": username, "email": f"{username}@example.com", "password": "s3cret-pass",
-            "fullName": "Alice Nguyen", "role": role, **extra}
+    return {
+        "username": username,
+        "email": f"{username}@example.com",
+        "password": "s3cret-pass",
+        "fullName": "Alice Nguyen",
+        "role": role,
+        **extra,
+    }
 
 
 async def test_register_login_me(api: Api) -> None:
@@ -25,8 +32,12 @@ async def test_register_login_me(api: Api) -> None:
     assert reply.body["success"] is True and reply.body["message"] == "Đăng ký thành công"
     user = reply.data
     assert {k: user[k] for k in ("username", "email", "fullName", "role", "phone")} == {
-        "username": "alice", "email": "alice@example.com", "fullName": "Alice Nguyen", "role": "STUDENT",
-        "phone": "0901234567"}
+        "username": "alice",
+        "email": "alice@example.com",
+        "fullName": "Alice Nguyen",
+        "role": "STUDENT",
+        "phone": "0901234567",
+    }
     assert "passwordHash" not in user and "password" not in user
     assert user["createdAt"].endswith("Z")
 
@@ -177,15 +188,18 @@ async def test_missing_or_malformed_header(api: Api) -> None:
 
 def test_auth_error_role_message() -> None:
     assert AuthError.role_required(("EMPLOYEE", "ADMIN")).body == {
-        "error": "Forbidden", "message": "Access denied. Required role: EMPLOYEE or ADMIN"}
+        "error": "Forbidden",
+        "message": "Access denied. Required role: EMPLOYEE or ADMIN",
+    }
 
 
 async def test_password_guessing_is_rate_limited(api: Api, clock) -> None:
     await api.post("/auth/register", registration())
     for _ in range(10):
         assert (await api.post("/auth/login", {"username": "alice", "password": "guess-guess"})).status == 401
-    blocked = await api.post("/auth/login", {"username": "alice", "password": "s3cret-pass"},
-                             headers={"Accept-Language": "en"})
+    blocked = await api.post(
+        "/auth/login", {"username": "alice", "password": "s3cret-pass"}, headers={"Accept-Language": "en"}
+    )
     assert blocked.status == 429
     assert blocked.body == {"success": False, "message": "Too many login attempts, please try again in a few minutes"}
     clock.advance(seconds=300)

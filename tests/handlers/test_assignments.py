@@ -1,4 +1,5 @@
 """The seed's employee assignment API (004_831bc3de004ade86.txt), one test per case, plus what it implies."""
+
 from __future__ import annotations
 
 import asyncio
@@ -7,15 +8,29 @@ from datetime import timedelta
 from models import demo
 from server.clock import FakeClock
 from server.context import Context
-from tests.assignments_fixtures import (A1, A2, A3, CANCEL_BODY, EMPLOYEE_ID, LIST_URL, SEED_BOOKING_TIME,
-                                        SEED_ITEM, SEED_LIST_BODY, SEED_NOW, cancel_url, login_people,
-                                        make_assignment, seed_assignments)
+from tests.assignments_fixtures import (
+    A1,
+    A2,
+    A3,
+    CANCEL_BODY,
+    EMPLOYEE_ID,
+    LIST_URL,
+    SEED_BOOKING_TIME,
+    SEED_ITEM,
+    SEED_LIST_BODY,
+    SEED_NOW,
+    cancel_url,
+    login_people,
+    make_assignment,
+    seed_assignments,
+)
 from tests.helpers import Api
 
 FORBIDDEN = {"error": "Forbidden", "message": "Access denied"}
 
 
 # ---------------------------------------------------------------- the seed's cases
+
 
 async def test_TC_ASSIGNMENT_001_employee_gets_assignments(api: Api, ctx: Context, clock: FakeClock) -> None:
     await seed_assignments(ctx, clock, A1)
@@ -81,11 +96,15 @@ async def test_TC_ASSIGNMENT_007_cancel_within_two_hours(api: Api, ctx: Context,
 async def test_TC_ASSIGNMENT_008_missing_reason(api: Api, ctx: Context, clock: FakeClock) -> None:
     await seed_assignments(ctx, clock, A1)
     people = await login_people(api, ctx)
-    reply = await api.post(cancel_url(A1), {"reason": "", "note": "Xin lỗi quý khách vì sự bất tiện này"},
-                           token=people.employee.token)
+    reply = await api.post(
+        cancel_url(A1), {"reason": "", "note": "Xin lỗi quý khách vì sự bất tiện này"}, token=people.employee.token
+    )
     assert reply.status == 400
-    assert reply.body == {"success": False, "message": "Lý do hủy là bắt buộc",
-                          "validationErrors": [{"field": "reason", "message": "Lý do hủy là bắt buộc"}]}
+    assert reply.body == {
+        "success": False,
+        "message": "Lý do hủy là bắt buộc",
+        "validationErrors": [{"field": "reason", "message": "Lý do hủy là bắt buộc"}],
+    }
     # Absent, null and whitespace-only read the same; nothing was cancelled.
     for body in ({"note": "x"}, {"reason": None}, {"reason": "   "}):
         again = await api.post(cancel_url(A1), body, token=people.employee.token)
@@ -127,6 +146,7 @@ async def test_TC_ASSIGNMENT_012_admin_sees_employee_assignments(api: Api, ctx: 
 
 # ---------------------------------------------------------------- ownership, filters, paging
 
+
 async def test_another_employee_gets_403_on_both_endpoints(api: Api, ctx: Context, clock: FakeClock) -> None:
     await seed_assignments(ctx, clock, A1)
     people = await login_people(api, ctx)
@@ -141,7 +161,9 @@ async def test_another_employee_gets_403_on_both_endpoints(api: Api, ctx: Contex
     assert (await api.get(LIST_URL, token=people.employee.token)).body == SEED_LIST_BODY
 
 
-async def test_admin_cancels_for_an_employee_and_unknown_employee_is_400(api: Api, ctx: Context, clock: FakeClock) -> None:
+async def test_admin_cancels_for_an_employee_and_unknown_employee_is_400(
+    api: Api, ctx: Context, clock: FakeClock
+) -> None:
     await seed_assignments(ctx, clock, A1)
     people = await login_people(api, ctx)
     unknown = await api.get("/employee/no-such-employee/assignments", token=people.admin.token)
@@ -190,11 +212,13 @@ async def test_times_follow_the_configured_timezone(aiohttp_client, make_app, cl
 
 # ---------------------------------------------------------------- cancellation rules
 
+
 async def test_two_concurrent_cancels_one_succeeds(api: Api, ctx: Context, clock: FakeClock) -> None:
     await seed_assignments(ctx, clock, A1)
     people = await login_people(api, ctx)
-    replies = await asyncio.gather(*[api.post(cancel_url(A1), CANCEL_BODY, token=people.employee.token)
-                                     for _ in range(2)])
+    replies = await asyncio.gather(
+        *[api.post(cancel_url(A1), CANCEL_BODY, token=people.employee.token) for _ in range(2)]
+    )
     assert sorted(r.status for r in replies) == [200, 400]
     loser = next(r for r in replies if r.status == 400)
     assert loser.body == {"success": False, "message": "Chỉ có thể hủy công việc đang ở trạng thái 'Đã nhận'"}
@@ -219,7 +243,9 @@ async def test_two_hour_rule_at_its_boundary(api: Api, ctx: Context, clock: Fake
     assert (await api.post(cancel_url(A1), CANCEL_BODY, token=on_time.employee.token)).status == 200
 
 
-async def test_check_order_not_found_then_ownership_then_state_then_time(api: Api, ctx: Context, clock: FakeClock) -> None:
+async def test_check_order_not_found_then_ownership_then_state_then_time(
+    api: Api, ctx: Context, clock: FakeClock
+) -> None:
     await seed_assignments(ctx, clock, A1, A2, A3)
     people = await login_people(api, ctx)
     other = await api.user("EMPLOYEE")
@@ -231,23 +257,35 @@ async def test_check_order_not_found_then_ownership_then_state_then_time(api: Ap
         reply = await api.post(cancel_url(assignment_id), CANCEL_BODY, token=other.token)
         assert reply.status == 403 and reply.body == FORBIDDEN
     # A COMPLETED assignment in the past says "not ASSIGNED", not "too late".
-    assert (await api.post(cancel_url(A2), CANCEL_BODY, token=people.employee.token)).body["message"] == \
-        "Chỉ có thể hủy công việc đang ở trạng thái 'Đã nhận'"
+    assert (await api.post(cancel_url(A2), CANCEL_BODY, token=people.employee.token)).body[
+        "message"
+    ] == "Chỉ có thể hủy công việc đang ở trạng thái 'Đã nhận'"
 
 
 async def test_booking_cancelled_only_with_its_last_assignment(api: Api, ctx: Context, clock: FakeClock) -> None:
     people = await login_people(api, ctx)
     helper = await api.user("EMPLOYEE", fullName="Lê Văn C")
-    created = await api.post("/admin/bookings", {
-        "customerId": people.customer.id, "serviceName": "Tổng vệ sinh", "serviceAddress": "1 Đường A",
-        "bookingTime": "2025-09-12T03:00:00Z", "estimatedDurationHours": 3, "pricePerUnit": 350000,
-        "quantity": 2}, token=people.admin.token)
+    created = await api.post(
+        "/admin/bookings",
+        {
+            "customerId": people.customer.id,
+            "serviceName": "Tổng vệ sinh",
+            "serviceAddress": "1 Đường A",
+            "bookingTime": "2025-09-12T03:00:00Z",
+            "estimatedDurationHours": 3,
+            "pricePerUnit": 350000,
+            "quantity": 2,
+        },
+        token=people.admin.token,
+    )
     assert created.status == 201, created.body
     booking_id = created.data["id"]
-    first = await api.post(f"/admin/bookings/{booking_id}/assignments", {"employeeId": EMPLOYEE_ID},
-                           token=people.admin.token)
-    second = await api.post(f"/admin/bookings/{booking_id}/assignments", {"employeeId": helper.raw["employeeId"]},
-                            token=people.admin.token)
+    first = await api.post(
+        f"/admin/bookings/{booking_id}/assignments", {"employeeId": EMPLOYEE_ID}, token=people.admin.token
+    )
+    second = await api.post(
+        f"/admin/bookings/{booking_id}/assignments", {"employeeId": helper.raw["employeeId"]}, token=people.admin.token
+    )
     assert first.status == second.status == 201
     assert first.data["totalAmount"] == 700000.0
 
@@ -255,25 +293,34 @@ async def test_booking_cancelled_only_with_its_last_assignment(api: Api, ctx: Co
         return (await api.get("/customer/bookings", token=people.customer.token)).data[0]["status"]
 
     assert await booking_status() == "CONFIRMED"
-    assert (await api.post(cancel_url(first.data["assignmentId"]), CANCEL_BODY, token=people.employee.token)).status == 200
+    assert (
+        await api.post(cancel_url(first.data["assignmentId"]), CANCEL_BODY, token=people.employee.token)
+    ).status == 200
     assert await booking_status() == "CONFIRMED"
     assert (await api.post(cancel_url(second.data["assignmentId"]), CANCEL_BODY, token=helper.token)).status == 200
     assert await booking_status() == "CANCELLED"
     # A cancelled booking takes no new assignment.
-    again = await api.post(f"/admin/bookings/{booking_id}/assignments", {"employeeId": EMPLOYEE_ID},
-                           token=people.admin.token)
+    again = await api.post(
+        f"/admin/bookings/{booking_id}/assignments", {"employeeId": EMPLOYEE_ID}, token=people.admin.token
+    )
     assert again.status == 400
     assert again.body == {"success": False, "message": "Không thể phân công cho đơn đặt lịch đã hủy hoặc đã hoàn thành"}
-    statuses = {a["employeeId"]: (a["status"], a["cancelReason"])
-                for a in (await api.get("/customer/bookings", token=people.customer.token)).data[0]["assignments"]}
-    assert statuses == {EMPLOYEE_ID: ("CANCELLED", CANCEL_BODY["reason"]),
-                        helper.raw["employeeId"]: ("CANCELLED", CANCEL_BODY["reason"])}
+    statuses = {
+        a["employeeId"]: (a["status"], a["cancelReason"])
+        for a in (await api.get("/customer/bookings", token=people.customer.token)).data[0]["assignments"]
+    }
+    assert statuses == {
+        EMPLOYEE_ID: ("CANCELLED", CANCEL_BODY["reason"]),
+        helper.raw["employeeId"]: ("CANCELLED", CANCEL_BODY["reason"]),
+    }
 
 
 # ---------------------------------------------------------------- notifications and realtime
 
-async def test_cancel_notifies_customer_and_alerts_admins_live(api: Api, ctx: Context, clock: FakeClock,
-                                                               jobs, sockets) -> None:
+
+async def test_cancel_notifies_customer_and_alerts_admins_live(
+    api: Api, ctx: Context, clock: FakeClock, jobs, sockets
+) -> None:
     await seed_assignments(ctx, clock, A1)
     await jobs.run()  # the assignment's own notice to the employee
     people = await login_people(api, ctx)
@@ -292,8 +339,12 @@ async def test_cancel_notifies_customer_and_alerts_admins_live(api: Api, ctx: Co
     pushed = await customer_sock.wait_for("notification", lambda n: n["type"] == "assignment.cancelled")
     assert pushed["title"] == "Nhân viên đã hủy lịch"
     assert "BK62589569" in pushed["body"] and "2025-09-12 10:00" in pushed["body"]
-    assert pushed["data"] == {"assignmentId": A1, "bookingId": pushed["data"]["bookingId"], "bookingCode": "BK62589569",
-                              "note": CANCEL_BODY["note"]}
+    assert pushed["data"] == {
+        "assignmentId": A1,
+        "bookingId": pushed["data"]["bookingId"],
+        "bookingCode": "BK62589569",
+        "note": CANCEL_BODY["note"],
+    }
     listed = await api.get("/notifications", token=people.customer.token)
     assert [n["type"] for n in listed.data] == ["assignment.cancelled"]
 
@@ -335,18 +386,33 @@ async def test_english_messages(api: Api, ctx: Context, clock: FakeClock) -> Non
     cases = [
         ("non-existent-assignment", CANCEL_BODY, {"success": False, "message": "Assignment not found"}),
         (A2, CANCEL_BODY, {"success": False, "message": "Only assignments in 'Assigned' status can be cancelled"}),
-        (A3, CANCEL_BODY, {"success": False, "message": "Assignments cannot be cancelled within 2 hours of the start time"}),
-        (A1, {"reason": ""}, {"success": False, "message": "A cancellation reason is required",
-                              "validationErrors": [{"field": "reason", "message": "A cancellation reason is required"}]}),
+        (
+            A3,
+            CANCEL_BODY,
+            {"success": False, "message": "Assignments cannot be cancelled within 2 hours of the start time"},
+        ),
+        (
+            A1,
+            {"reason": ""},
+            {
+                "success": False,
+                "message": "A cancellation reason is required",
+                "validationErrors": [{"field": "reason", "message": "A cancellation reason is required"}],
+            },
+        ),
     ]
     for assignment_id, body, expected in cases:
         reply = await api.post(cancel_url(assignment_id), body, token=token, headers=en)
         assert reply.status == 400 and reply.body == expected
     done = await api.post(cancel_url(A1), CANCEL_BODY, token=token, headers=en)
-    assert done.body == {"success": True, "message": "Assignment cancelled successfully. The customer will be notified."}
+    assert done.body == {
+        "success": True,
+        "message": "Assignment cancelled successfully. The customer will be notified.",
+    }
 
 
 # ---------------------------------------------------------------- check-in and check-out
+
 
 async def test_check_in_and_check_out(api: Api, ctx: Context, clock: FakeClock, jobs) -> None:
     await seed_assignments(ctx, clock, A1)
@@ -357,10 +423,15 @@ async def test_check_in_and_check_out(api: Api, ctx: Context, clock: FakeClock, 
 
     early_out = await api.post(f"/employee/assignments/{A1}/check-out", token=token)
     assert early_out.status == 400
-    assert early_out.body == {"success": False, "message": "Chỉ có thể check-out công việc đang ở trạng thái 'Đang thực hiện'"}
+    assert early_out.body == {
+        "success": False,
+        "message": "Chỉ có thể check-out công việc đang ở trạng thái 'Đang thực hiện'",
+    }
     assert (await api.post(f"/employee/assignments/{A1}/check-in", token=other.token)).body == FORBIDDEN
-    assert (await api.post("/employee/assignments/nope/check-in", token=token)).body == \
-        {"success": False, "message": "Không tìm thấy công việc"}
+    assert (await api.post("/employee/assignments/nope/check-in", token=token)).body == {
+        "success": False,
+        "message": "Không tìm thấy công việc",
+    }
 
     checked_in = await api.post(f"/employee/assignments/{A1}/check-in", token=token)
     assert checked_in.status == 200 and checked_in.body["message"] == "Check-in thành công"
@@ -386,11 +457,19 @@ async def test_check_in_and_check_out(api: Api, ctx: Context, clock: FakeClock, 
 
 # ---------------------------------------------------------------- admin: bookings and assignments
 
+
 async def test_admin_creates_booking_and_assigns_employee(api: Api, ctx: Context, clock: FakeClock, jobs) -> None:
     people = await login_people(api, ctx)
-    body = {"customerId": people.customer.id, "serviceName": "Tổng vệ sinh", "serviceAddress": "123 Lê Trọng Tấn",
-            "bookingTime": "2025-09-12T10:00:00+07:00", "estimatedDurationHours": 2, "pricePerUnit": 350000,
-            "quantity": 1, "note": "Cần dọn dẹp kỹ lưỡng phòng khách và bếp"}
+    body = {
+        "customerId": people.customer.id,
+        "serviceName": "Tổng vệ sinh",
+        "serviceAddress": "123 Lê Trọng Tấn",
+        "bookingTime": "2025-09-12T10:00:00+07:00",
+        "estimatedDurationHours": 2,
+        "pricePerUnit": 350000,
+        "quantity": 1,
+        "note": "Cần dọn dẹp kỹ lưỡng phòng khách và bếp",
+    }
     created = await api.post("/admin/bookings", body, token=people.admin.token)
     assert created.status == 201 and created.body["message"] == "Tạo đơn đặt lịch thành công"
     booking = created.data
@@ -399,11 +478,13 @@ async def test_admin_creates_booking_and_assigns_employee(api: Api, ctx: Context
     assert booking["bookingTime"] == "2025-09-12T03:00:00.000Z" and booking["status"] == "PENDING"
     assert booking["totalAmount"] == 350000.0 and booking["assignments"] == []
 
-    assigned = await api.post(f"/admin/bookings/{booking['id']}/assignments", {"employeeId": EMPLOYEE_ID},
-                              token=people.admin.token)
+    assigned = await api.post(
+        f"/admin/bookings/{booking['id']}/assignments", {"employeeId": EMPLOYEE_ID}, token=people.admin.token
+    )
     assert assigned.status == 201 and assigned.body["message"] == "Phân công nhân viên thành công"
-    assert {k: v for k, v in assigned.data.items() if k not in ("assignmentId", "bookingCode", "serviceAddress")} == \
-        {k: v for k, v in SEED_ITEM.items() if k not in ("assignmentId", "bookingCode", "serviceAddress")}
+    assert {k: v for k, v in assigned.data.items() if k not in ("assignmentId", "bookingCode", "serviceAddress")} == {
+        k: v for k, v in SEED_ITEM.items() if k not in ("assignmentId", "bookingCode", "serviceAddress")
+    }
 
     await jobs.run()
     notices = (await api.get("/notifications", token=people.employee.token)).data
@@ -412,54 +493,84 @@ async def test_admin_creates_booking_and_assigns_employee(api: Api, ctx: Context
     assert notices[0]["data"]["assignmentId"] == assigned.data["assignmentId"]
 
     # The same employee cannot be in two places at once (nor twice on one booking).
-    overlapping = await api.post("/admin/bookings", {**body, "bookingTime": "2025-09-12T04:30:00Z"},
-                                 token=people.admin.token)
+    overlapping = await api.post(
+        "/admin/bookings", {**body, "bookingTime": "2025-09-12T04:30:00Z"}, token=people.admin.token
+    )
     for booking_id in (booking["id"], overlapping.data["id"]):
-        busy = await api.post(f"/admin/bookings/{booking_id}/assignments", {"employeeId": EMPLOYEE_ID},
-                              token=people.admin.token)
+        busy = await api.post(
+            f"/admin/bookings/{booking_id}/assignments", {"employeeId": EMPLOYEE_ID}, token=people.admin.token
+        )
         assert busy.status == 409
         assert busy.body == {"success": False, "message": "Nhân viên đã có công việc khác trùng thời gian"}
     later = await api.post("/admin/bookings", {**body, "bookingTime": "2025-09-12T05:00:00Z"}, token=people.admin.token)
-    assert (await api.post(f"/admin/bookings/{later.data['id']}/assignments", {"employeeId": EMPLOYEE_ID},
-                           token=people.admin.token)).status == 201  # back to back is fine
+    assert (
+        await api.post(
+            f"/admin/bookings/{later.data['id']}/assignments", {"employeeId": EMPLOYEE_ID}, token=people.admin.token
+        )
+    ).status == 201  # back to back is fine
 
 
 async def test_concurrent_assignments_of_one_employee_never_overlap(api: Api, ctx: Context, clock: FakeClock) -> None:
     people = await login_people(api, ctx)
     ids = []
     for minutes in (0, 30, 60, 90):
-        created = await api.post("/admin/bookings", {
-            "customerId": people.customer.id, "serviceName": "Dọn nhà", "serviceAddress": "1 A",
-            "bookingTime": (SEED_BOOKING_TIME + timedelta(minutes=minutes)).isoformat(),
-            "estimatedDurationHours": 2, "pricePerUnit": 100000}, token=people.admin.token)
+        created = await api.post(
+            "/admin/bookings",
+            {
+                "customerId": people.customer.id,
+                "serviceName": "Dọn nhà",
+                "serviceAddress": "1 A",
+                "bookingTime": (SEED_BOOKING_TIME + timedelta(minutes=minutes)).isoformat(),
+                "estimatedDurationHours": 2,
+                "pricePerUnit": 100000,
+            },
+            token=people.admin.token,
+        )
         ids.append(created.data["id"])
-    replies = await asyncio.gather(*[api.post(f"/admin/bookings/{b}/assignments", {"employeeId": EMPLOYEE_ID},
-                                              token=people.admin.token) for b in ids])
+    replies = await asyncio.gather(
+        *[
+            api.post(f"/admin/bookings/{b}/assignments", {"employeeId": EMPLOYEE_ID}, token=people.admin.token)
+            for b in ids
+        ]
+    )
     assert sorted(r.status for r in replies) == [201, 409, 409, 409]
 
 
 async def test_admin_booking_refusals(api: Api, ctx: Context, clock: FakeClock) -> None:
     people = await login_people(api, ctx)
-    base = {"customerId": people.customer.id, "serviceName": "Dọn nhà", "serviceAddress": "1 A",
-            "bookingTime": "2025-09-12T03:00:00Z", "estimatedDurationHours": 2, "pricePerUnit": 100000}
+    base = {
+        "customerId": people.customer.id,
+        "serviceName": "Dọn nhà",
+        "serviceAddress": "1 A",
+        "bookingTime": "2025-09-12T03:00:00Z",
+        "estimatedDurationHours": 2,
+        "pricePerUnit": 100000,
+    }
     unknown = await api.post("/admin/bookings", {**base, "customerId": people.employee.id}, token=people.admin.token)
     assert unknown.status == 404 and unknown.body == {"success": False, "message": "Không tìm thấy khách hàng"}
     past = await api.post("/admin/bookings", {**base, "bookingTime": "2025-09-01T03:00:00Z"}, token=people.admin.token)
     assert past.status == 400 and past.body == {"success": False, "message": "Thời gian đặt lịch phải ở tương lai"}
     invalid = await api.post("/admin/bookings", {**base, "quantity": 0, "pricePerUnit": -1}, token=people.admin.token)
-    assert invalid.status == 400 and {e["field"] for e in invalid.body["validationErrors"]} == {"quantity", "pricePerUnit"}
+    assert invalid.status == 400 and {e["field"] for e in invalid.body["validationErrors"]} == {
+        "quantity",
+        "pricePerUnit",
+    }
     by_employee = await api.post("/admin/bookings", base, token=people.employee.token)
     assert by_employee.status == 403
     assert by_employee.body == {"error": "Forbidden", "message": "Access denied. Required role: ADMIN"}
-    no_booking = await api.post("/admin/bookings/nope/assignments", {"employeeId": EMPLOYEE_ID}, token=people.admin.token)
+    no_booking = await api.post(
+        "/admin/bookings/nope/assignments", {"employeeId": EMPLOYEE_ID}, token=people.admin.token
+    )
     assert no_booking.status == 404 and no_booking.body["message"] == "Không tìm thấy đơn đặt lịch"
     created = await api.post("/admin/bookings", base, token=people.admin.token)
-    no_employee = await api.post(f"/admin/bookings/{created.data['id']}/assignments", {"employeeId": "nope"},
-                                 token=people.admin.token)
+    no_employee = await api.post(
+        f"/admin/bookings/{created.data['id']}/assignments", {"employeeId": "nope"}, token=people.admin.token
+    )
     assert no_employee.status == 404 and no_employee.body["message"] == "Không tìm thấy nhân viên"
 
 
 # ---------------------------------------------------------------- the customer's bookings
+
 
 async def test_customer_sees_only_their_own_bookings(api: Api, ctx: Context, clock: FakeClock) -> None:
     await seed_assignments(ctx, clock, A1)

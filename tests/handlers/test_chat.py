@@ -1,4 +1,5 @@
 """Chat through the real app: REST, real Socket.IO clients, the notification pipeline."""
+
 from __future__ import annotations
 
 import asyncio
@@ -18,10 +19,12 @@ async def conversation(api: Api, owner: User, *others: User, title: str | None =
     return reply.data
 
 
-async def send(api: Api, user: User, conversation_id: str, body: str, headers: dict[str, str] | None = None,
-               **extra: Any) -> Any:
-    return await api.post(f"/conversations/{conversation_id}/messages", {"body": body, **extra}, token=user.token,
-                          headers=headers)
+async def send(
+    api: Api, user: User, conversation_id: str, body: str, headers: dict[str, str] | None = None, **extra: Any
+) -> Any:
+    return await api.post(
+        f"/conversations/{conversation_id}/messages", {"body": body, **extra}, token=user.token, headers=headers
+    )
 
 
 async def mine(api: Api, user: User, conversation_id: str) -> dict[str, Any]:
@@ -87,8 +90,10 @@ async def test_TC_INT_012_concurrent_sends_get_seq_1_to_60_without_gap(api: Api,
     conv = await conversation(api, a, b)
     sock_b = await sockets(b.token)
     rest = [send(api, a, conv["id"], f"a{i}", clientMessageId=f"a-{i}") for i in range(30)]
-    socket = [sock_b.call("chat:send", {"conversationId": conv["id"], "body": f"b{i}", "clientMessageId": f"b-{i}"})
-              for i in range(30)]
+    socket = [
+        sock_b.call("chat:send", {"conversationId": conv["id"], "body": f"b{i}", "clientMessageId": f"b-{i}"})
+        for i in range(30)
+    ]
     results = await asyncio.gather(*rest, *socket)
     seqs = [r.data["seq"] for r in results[:30]] + [r["data"]["seq"] for r in results[30:]]
     assert all(r.status == 201 for r in results[:30]) and all(r["success"] for r in results[30:])
@@ -97,8 +102,11 @@ async def test_TC_INT_012_concurrent_sends_get_seq_1_to_60_without_gap(api: Api,
     stored = []
     before = None
     while True:
-        page = await api.get(f"/conversations/{conv['id']}/messages", token=a.token,
-                             params={"limit": 25, **({"before": before} if before else {})})
+        page = await api.get(
+            f"/conversations/{conv['id']}/messages",
+            token=a.token,
+            params={"limit": 25, **({"before": before} if before else {})},
+        )
         if not page.data:
             break
         stored += page.data
@@ -161,18 +169,22 @@ async def test_outsider_is_refused_over_rest_and_every_socket_event(api: Api, so
     cid = conv["id"]
     denied = {"error": "Forbidden", "message": "Access denied"}
 
-    for reply in (await api.get(f"/conversations/{cid}", token=outsider.token),
-                  await api.get(f"/conversations/{cid}/messages", token=outsider.token),
-                  await send(api, outsider, cid, "let me in"),
-                  await api.post(f"/conversations/{cid}/read", {"seq": 1}, token=outsider.token)):
+    for reply in (
+        await api.get(f"/conversations/{cid}", token=outsider.token),
+        await api.get(f"/conversations/{cid}/messages", token=outsider.token),
+        await send(api, outsider, cid, "let me in"),
+        await api.post(f"/conversations/{cid}/read", {"seq": 1}, token=outsider.token),
+    ):
         assert reply.status == 403 and reply.body == denied, reply.body
 
     sock = await sockets(outsider.token)
-    for event, payload in (("chat:send", {"conversationId": cid, "body": "x", "clientMessageId": "o-1"}),
-                           ("chat:read", {"conversationId": cid, "seq": 1}),
-                           ("chat:typing", {"conversationId": cid, "typing": True}),
-                           ("chat:sync", {"conversationId": cid, "afterSeq": 0}),
-                           ("room:join", {"room": f"conversation:{cid}"})):
+    for event, payload in (
+        ("chat:send", {"conversationId": cid, "body": "x", "clientMessageId": "o-1"}),
+        ("chat:read", {"conversationId": cid, "seq": 1}),
+        ("chat:typing", {"conversationId": cid, "typing": True}),
+        ("chat:sync", {"conversationId": cid, "afterSeq": 0}),
+        ("room:join", {"room": f"conversation:{cid}"}),
+    ):
         ack = await sock.call(event, payload)
         assert ack == {"success": False, "message": "Access denied"}, (event, ack)
 
@@ -248,7 +260,8 @@ async def test_oversize_and_invalid_messages_are_refused_and_not_stored(api: Api
     assert too_long["success"] is False and too_long["message"] == "Tin nhắn không được quá 4000 ký tự"
     rest = await send(api, a, conv["id"], "y" * 4001)
     assert rest.status == 400 and rest.body["validationErrors"] == [
-        {"field": "body", "message": "Tin nhắn không được quá 4000 ký tự"}]
+        {"field": "body", "message": "Tin nhắn không được quá 4000 ký tự"}
+    ]
     blank = await send(api, a, conv["id"], "   ")
     assert blank.status == 400 and blank.body["message"] == "Nội dung tin nhắn không được để trống"
 
@@ -270,10 +283,14 @@ async def test_rate_limit_refuses_over_rest_and_socket_and_stores_nothing(api: A
 
     refused = await send(api, a, conv["id"], "too fast", headers=EN)
     assert refused.status == 429
-    assert refused.body == {"success": False,
-                            "message": f"You are sending messages too fast, please retry in "
-                                       f"{int(ctx.settings.chat_rate_limit_window_seconds)} seconds"}
-    refused_sock = await sock.call("chat:send", {"conversationId": conv["id"], "body": "too fast", "clientMessageId": "x"})
+    assert refused.body == {
+        "success": False,
+        "message": f"You are sending messages too fast, please retry in "
+        f"{int(ctx.settings.chat_rate_limit_window_seconds)} seconds",
+    }
+    refused_sock = await sock.call(
+        "chat:send", {"conversationId": conv["id"], "body": "too fast", "clientMessageId": "x"}
+    )
     assert refused_sock["success"] is False and "too fast" in refused_sock["message"]
     assert await ctx.db["messages"].count_documents({}) == limit
     # A resend of a stored message is not a new send: still answered.
@@ -310,10 +327,10 @@ async def test_offline_member_gets_one_pending_notification_per_conversation(api
 
 async def test_concurrent_requests_for_the_same_pair_make_one_direct_conversation(api: Api) -> None:
     a, b = await api.user(), await api.user()
-    replies = await asyncio.gather(*(api.post("/conversations", {"participantIds": [b.id]}, token=a.token)
-                                     for _ in range(5)),
-                                   *(api.post("/conversations", {"participantIds": [a.id]}, token=b.token)
-                                     for _ in range(5)))
+    replies = await asyncio.gather(
+        *(api.post("/conversations", {"participantIds": [b.id]}, token=a.token) for _ in range(5)),
+        *(api.post("/conversations", {"participantIds": [a.id]}, token=b.token) for _ in range(5)),
+    )
     assert len({r.data["id"] for r in replies}) == 1
     assert sorted(r.status for r in replies).count(201) == 1
     assert (await api.get("/conversations", token=a.token)).body["totalItems"] == 1

@@ -6,6 +6,7 @@ conversation) is created on process A; the client on process B connects with a t
 which B accepts because both share JWT_SECRET and Redis (several processes serving one app need
 MONGODB_URL, see the README).
 """
+
 from __future__ import annotations
 
 import os
@@ -33,12 +34,23 @@ def free_port() -> int:
 
 def start_server(port: int, data_dir: Path, redis_url: str, secret: str, database: str) -> subprocess.Popen[bytes]:
     data_dir.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "REDIS_URL": redis_url, "DATA_DIR": str(data_dir),
-           "JWT_SECRET": secret, "MONGODB_DATABASE": database, "ADMIN_PASSWORD": "admin-password-1",
-           "PASSWORD_HASH_MEMORY_KIB": "1024", "PASSWORD_HASH_TIME_COST": "1", "LOG_LEVEL": "WARNING"}
-    log = open(data_dir / "server.log", "wb")
-    return subprocess.Popen([sys.executable, "run.py", "serve"], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
+    env = {
+        **os.environ,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "REDIS_URL": redis_url,
+        "DATA_DIR": str(data_dir),
+        "JWT_SECRET": secret,
+        "MONGODB_DATABASE": database,
+        "ADMIN_PASSWORD": "admin-password-1",
+        "PASSWORD_HASH_MEMORY_KIB": "1024",
+        "PASSWORD_HASH_TIME_COST": "1",
+        "LOG_LEVEL": "WARNING",
+    }
+    log = open(data_dir / "server.log", "wb")  # noqa: SIM115 - the child process owns it
+    return subprocess.Popen(
+        [sys.executable, "run.py", "serve"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -52,8 +64,13 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 async def register(http: aiohttp.ClientSession, api: str, name: str) -> dict[str, Any]:
-    body = {"username": name, "email": f"{name}@example.com", "password": "correct-horse-battery",
-            "fullName": name.title(), "role": "STUDENT"}
+    body = {
+        "username": name,
+        "email": f"{name}@example.com",
+        "password": "correct-horse-battery",
+        "fullName": name.title(),
+        "role": "STUDENT",
+    }
     async with http.post(f"{api}/auth/register", json=body) as resp:
         assert resp.status == 201, await resp.text()
     async with http.post(f"{api}/auth/login", json={"username": name, "password": body["password"]}) as resp:
@@ -62,18 +79,20 @@ async def register(http: aiohttp.ClientSession, api: str, name: str) -> dict[str
     return {"id": data["user"]["id"], "token": data["accessToken"]}
 
 
-async def test_a_room_emit_on_one_process_reaches_a_client_on_the_other(redis_url: str, flushed_redis: None,
-                                                                       tmp_path: Path) -> None:
+async def test_a_room_emit_on_one_process_reaches_a_client_on_the_other(
+    redis_url: str, flushed_redis: None, tmp_path: Path
+) -> None:
     secret = uuid.uuid4().hex * 2
     database = f"test_{uuid.uuid4().hex[:12]}"
     ports = free_port(), free_port()
-    processes = [start_server(port, tmp_path / f"process-{i}", redis_url, secret, database)
-                 for i, port in enumerate(ports)]
+    processes = [
+        start_server(port, tmp_path / f"process-{i}", redis_url, secret, database) for i, port in enumerate(ports)
+    ]
     bases = [f"http://127.0.0.1:{port}" for port in ports]
     sockets: list[SocketClient] = []
     try:
         async with aiohttp.ClientSession() as http:
-            for i, (base, process) in enumerate(zip(bases, processes)):
+            for i, (base, process) in enumerate(zip(bases, processes, strict=False)):
                 await wait_healthy(http, base, process, START_TIMEOUT, tmp_path / f"process-{i}" / "server.log")
             api_a = f"{bases[0]}/api/v1"
             x, y = await register(http, api_a, "xuan"), await register(http, api_a, "yen")
@@ -88,8 +107,11 @@ async def test_a_room_emit_on_one_process_reaches_a_client_on_the_other(redis_ur
             await on_b.connect(bases[1], y["token"])  # a token from A, accepted by B
 
             # Sent through process A's REST API, delivered to the client on process B.
-            async with http.post(f"{api_a}/conversations/{cid}/messages", headers=auth_x,
-                                 json={"body": "xin chào từ A", "clientMessageId": "x-1"}) as resp:
+            async with http.post(
+                f"{api_a}/conversations/{cid}/messages",
+                headers=auth_x,
+                json={"body": "xin chào từ A", "clientMessageId": "x-1"},
+            ) as resp:
                 assert resp.status == 201, await resp.text()
                 sent = (await resp.json())["data"]
             got = await on_b.wait_for("chat:message", lambda m: m["id"] == sent["id"], timeout=10)

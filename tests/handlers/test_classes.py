@@ -1,19 +1,37 @@
 """Classes through the real app (TC-INT-003 and the enrolment half of TC-INT-012)."""
+
 from __future__ import annotations
 
 import asyncio
 
-from tests.tutoring_fixtures import interleaving  # noqa: F401 (fixture)
-from tests.tutoring_fixtures import book, kinds, of_kind, relogin, tutor
+from tests.tutoring_fixtures import (
+    book,
+    interleaving,  # noqa: F401 (fixture)
+    kinds,
+    of_kind,
+    relogin,
+    tutor,
+)
 
 # The fake clock starts on Saturday 2025-09-06 07:39:22 UTC (14:39 in Asia/Ho_Chi_Minh).
-TWO_WEEKS = {"title": "Toán 12 - Luyện thi", "subject": "Math", "capacity": 10,
-             "startDate": "2025-09-08", "endDate": "2025-09-21",
-             "schedule": [{"dayOfWeek": 1, "startTime": "18:00", "durationMinutes": 90},
-                          {"dayOfWeek": 3, "startTime": "18:00", "durationMinutes": 90}]}
+TWO_WEEKS = {
+    "title": "Toán 12 - Luyện thi",
+    "subject": "Math",
+    "capacity": 10,
+    "startDate": "2025-09-08",
+    "endDate": "2025-09-21",
+    "schedule": [
+        {"dayOfWeek": 1, "startTime": "18:00", "durationMinutes": 90},
+        {"dayOfWeek": 3, "startTime": "18:00", "durationMinutes": 90},
+    ],
+}
 # 18:00 in Ho Chi Minh City (UTC+7) is 11:00 UTC.
-TWO_WEEKS_STARTS = ["2025-09-08T11:00:00.000Z", "2025-09-10T11:00:00.000Z",
-                    "2025-09-15T11:00:00.000Z", "2025-09-17T11:00:00.000Z"]
+TWO_WEEKS_STARTS = [
+    "2025-09-08T11:00:00.000Z",
+    "2025-09-10T11:00:00.000Z",
+    "2025-09-15T11:00:00.000Z",
+    "2025-09-17T11:00:00.000Z",
+]
 
 
 async def new_class(api, teacher, **changes):
@@ -36,10 +54,19 @@ async def test_TC_INT_003_class_enrollment_to_sessions_flow(api, jobs) -> None:
     created = await api.post("/classes", TWO_WEEKS, token=teacher.token)
     assert created.status == 201, created.body
     cls = created.data
-    assert {k: cls[k] for k in ("tutorId", "title", "capacity", "enrolledCount", "startDate", "endDate",
-                                "timezone", "studentIds")} == {
-        "tutorId": teacher.id, "title": "Toán 12 - Luyện thi", "capacity": 10, "enrolledCount": 0,
-        "startDate": "2025-09-08", "endDate": "2025-09-21", "timezone": "Asia/Ho_Chi_Minh", "studentIds": []}
+    assert {
+        k: cls[k]
+        for k in ("tutorId", "title", "capacity", "enrolledCount", "startDate", "endDate", "timezone", "studentIds")
+    } == {
+        "tutorId": teacher.id,
+        "title": "Toán 12 - Luyện thi",
+        "capacity": 10,
+        "enrolledCount": 0,
+        "startDate": "2025-09-08",
+        "endDate": "2025-09-21",
+        "timezone": "Asia/Ho_Chi_Minh",
+        "studentIds": [],
+    }
     assert cls["schedule"] == TWO_WEEKS["schedule"]
 
     # 2. Students enroll in class.
@@ -60,8 +87,14 @@ async def test_TC_INT_003_class_enrollment_to_sessions_flow(api, jobs) -> None:
     # 4. Verify sessions created (one per scheduled slot, local 18:00 stored in UTC).
     sessions = await class_sessions(api, teacher, cls["id"])
     assert [s["startTime"] for s in sessions] == TWO_WEEKS_STARTS
-    assert all(s["durationMinutes"] == 90 and s["status"] == "CONFIRMED" and s["type"] == "GROUP"
-               and s["title"] == cls["title"] and s["capacity"] == 10 for s in sessions)
+    assert all(
+        s["durationMinutes"] == 90
+        and s["status"] == "CONFIRMED"
+        and s["type"] == "GROUP"
+        and s["title"] == cls["title"]
+        and s["capacity"] == 10
+        for s in sessions
+    )
 
     # 5. Verify sessions linked to class.
     assert {s["classId"] for s in sessions} == {cls["id"]}
@@ -83,8 +116,7 @@ async def test_TC_INT_003_class_enrollment_to_sessions_flow(api, jobs) -> None:
 async def test_generation_twice_creates_nothing_twice(api, clock, interleaving) -> None:
     teacher = await tutor(api)
     cls = await new_class(api, teacher)
-    runs = await asyncio.gather(*(api.post(f"/classes/{cls['id']}/sessions", token=teacher.token)
-                                  for _ in range(3)))
+    runs = await asyncio.gather(*(api.post(f"/classes/{cls['id']}/sessions", token=teacher.token) for _ in range(3)))
     # Concurrent runs may share the work, but each slot is made once and none is a "conflict".
     assert sum(r.data["createdCount"] for r in runs) == 4
     assert all(r.data["createdCount"] + r.data["existingCount"] == 4 and r.data["conflicts"] == [] for r in runs)
@@ -120,7 +152,7 @@ async def test_TC_INT_012_ten_concurrent_enrolments_into_capacity_four(api, inte
     assert sorted(r.status for r in replies) == [201] * 4 + [409] * 6
     assert {r.body["message"] for r in replies if r.status == 409} == {"Lớp học đã đủ 4 học viên"}
     final = (await api.get(f"/classes/{cls['id']}", token=teacher.token)).data
-    winners = sorted(s.id for s, r in zip(students, replies) if r.status == 201)
+    winners = sorted(s.id for s, r in zip(students, replies, strict=False) if r.status == 201)
     assert final["enrolledCount"] == 4 and sorted(final["studentIds"]) == winners
 
 
@@ -145,7 +177,8 @@ async def test_a_conflicting_slot_is_reported_not_double_booked(api, clock) -> N
     report = (await api.post(f"/classes/{cls['id']}/sessions", token=teacher.token)).data
     assert report["createdCount"] == 3
     assert [(c["slotKey"], c["startTime"], c["reason"], c["sessionIds"]) for c in report["conflicts"]] == [
-        (f"{cls['id']}:2025-09-10T18:00", "2025-09-10T11:00:00.000Z", "TUTOR_BUSY", [clash.data["id"]])]
+        (f"{cls['id']}:2025-09-10T18:00", "2025-09-10T11:00:00.000Z", "TUTOR_BUSY", [clash.data["id"]])
+    ]
     again = (await api.post(f"/classes/{cls['id']}/sessions", token=teacher.token)).data
     assert (again["createdCount"], len(again["conflicts"])) == (0, 1)
 
@@ -157,8 +190,14 @@ async def test_a_conflicting_slot_is_reported_not_double_booked(api, clock) -> N
 
 async def test_schedule_follows_the_class_timezone_across_dst(api) -> None:
     teacher = await tutor(api)
-    cls = await new_class(api, teacher, startDate="2025-10-20", endDate="2025-11-07", timezone="America/New_York",
-                          schedule=[{"dayOfWeek": 1, "startTime": "18:00", "durationMinutes": 60}])
+    cls = await new_class(
+        api,
+        teacher,
+        startDate="2025-10-20",
+        endDate="2025-11-07",
+        timezone="America/New_York",
+        schedule=[{"dayOfWeek": 1, "startTime": "18:00", "durationMinutes": 60}],
+    )
     await api.post(f"/classes/{cls['id']}/sessions", token=teacher.token)
     starts = [s["startTime"] for s in await class_sessions(api, teacher, cls["id"])]
     # New York leaves daylight saving time on 2025-11-02: 18:00 local is 22:00 UTC, then 23:00 UTC.
@@ -177,7 +216,9 @@ async def test_only_the_classs_tutor_generates(api) -> None:
     student = await api.user("STUDENT")
     cls = await new_class(api, teacher)
     assert (await api.post(f"/classes/{cls['id']}/sessions", token=other.token)).body == {
-        "error": "Forbidden", "message": "Access denied"}
+        "error": "Forbidden",
+        "message": "Access denied",
+    }
     assert (await api.post(f"/classes/{cls['id']}/sessions", token=student.token)).status == 403
     assert (await api.post("/classes/nope/sessions", token=teacher.token)).status == 404
 
@@ -236,7 +277,7 @@ async def test_generated_sessions_get_reminders(api, clock, jobs) -> None:
     first = min(TWO_WEEKS_STARTS)
     clock.set(clock.now().replace(year=2025, month=9, day=8, hour=10, minute=0, second=1))  # 59 min before
     await jobs.run()
-    student, = await relogin(api, student)
+    (student,) = await relogin(api, student)
     reminders = await of_kind(api, student, "session.reminder")
     assert len(reminders) == 1
     session = (await api.get(f"/sessions/{reminders[0]['data']['sessionId']}", token=student.token)).data

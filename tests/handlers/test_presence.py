@@ -1,4 +1,5 @@
 """Presence: online on connect, offline on disconnect, offline after the TTL when a process dies."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -11,8 +12,9 @@ from tests.helpers import Api, SocketClient
 
 
 async def share_conversation(api: Api, *users: Any) -> None:
-    reply = await api.post("/conversations", {"participantIds": [u.id for u in users[1:]], "title": "t"},
-                           token=users[0].token)
+    reply = await api.post(
+        "/conversations", {"participantIds": [u.id for u in users[1:]], "title": "t"}, token=users[0].token
+    )
     assert reply.status == 201, reply.body
 
 
@@ -35,8 +37,10 @@ async def test_online_on_connect_offline_on_last_disconnect(api: Api, sockets, c
     sock_a = await sockets(a.token)
     assert await sock_b.wait_for("presence", about(a.id, True)) == {"userId": a.id, "online": True, "lastSeen": None}
     assert await presence(api, b.token, a.id, b.id, "nobody") == {
-        a.id: {"online": True, "lastSeen": None}, b.id: {"online": True, "lastSeen": None},
-        "nobody": {"online": False, "lastSeen": None}}
+        a.id: {"online": True, "lastSeen": None},
+        b.id: {"online": True, "lastSeen": None},
+        "nobody": {"online": False, "lastSeen": None},
+    }
 
     # A second device, then closing the first: A stays online.
     sock_a2 = await sockets(a.token)
@@ -53,7 +57,8 @@ async def test_online_on_connect_offline_on_last_disconnect(api: Api, sockets, c
 
 
 async def test_offline_after_the_ttl_when_the_sockets_process_vanishes(
-        api: Api, sockets, ctx, client, clock, make_app, aiohttp_client, tmp_path) -> None:
+    api: Api, sockets, ctx, client, clock, make_app, aiohttp_client, tmp_path
+) -> None:
     a, b = await api.user(), await api.user()
     await share_conversation(api, a, b)
     sock_b = await sockets(b.token)  # B on this process
@@ -87,7 +92,8 @@ async def test_offline_after_the_ttl_when_the_sockets_process_vanishes(
         assert gone["lastSeen"] == iso(last_heartbeat)
         assert (await presence(api, b.token, a.id, b.id)) == {
             a.id: {"online": False, "lastSeen": iso(last_heartbeat)},
-            b.id: {"online": True, "lastSeen": None}}  # B's process kept beating for B
+            b.id: {"online": True, "lastSeen": None},
+        }  # B's process kept beating for B
 
         # Had the process only stalled, its next heartbeat brings A back.
         await beat(other_ctx, other_sio)
@@ -100,7 +106,11 @@ async def test_presence_query_is_validated(api: Api) -> None:
     a = await api.user()
     missing = await api.get("/presence", token=a.token)
     assert missing.status == 400 and missing.body["validationErrors"][0]["field"] == "userIds"
-    too_many = await api.get("/presence", token=a.token, params={"userIds": ",".join(f"u{i}" for i in range(201))},
-                             headers={"Accept-Language": "en"})
+    too_many = await api.get(
+        "/presence",
+        token=a.token,
+        params={"userIds": ",".join(f"u{i}" for i in range(201))},
+        headers={"Accept-Language": "en"},
+    )
     assert too_many.status == 400 and too_many.body["message"] == "At most 200 users at a time"
     assert (await api.get("/presence", params={"userIds": a.id})).status == 401

@@ -1,4 +1,5 @@
 """Socket events: authorized per event, validated, answered through the ack."""
+
 from __future__ import annotations
 
 from server.http import CTX_KEY
@@ -15,8 +16,13 @@ async def test_room_join_uses_the_registered_check(api, client, sockets) -> None
     mine = await sockets(owner.token)
     theirs = await sockets(outsider.token)
     assert await mine.call("room:join", {"room": f"probe:{owner.id}"}) == {
-        "success": True, "data": {"room": f"probe:{owner.id}"}}
-    assert await theirs.call("room:join", {"room": f"probe:{owner.id}"}) == {"success": False, "message": "Access denied"}
+        "success": True,
+        "data": {"room": f"probe:{owner.id}"},
+    }
+    assert await theirs.call("room:join", {"room": f"probe:{owner.id}"}) == {
+        "success": False,
+        "message": "Access denied",
+    }
     await ctx.realtime.emit("probe:event", {"n": 1}, [f"probe:{owner.id}"])
     assert await mine.wait_for("probe:event") == {"n": 1}
     assert theirs.events("probe:event") == []
@@ -34,7 +40,10 @@ async def test_socket_payload_validation_and_size(api, sockets) -> None:
     user = await api.user()
     sock = await sockets(user.token, locale="en")
     invalid = await sock.call("room:join", {})
-    assert invalid["success"] is False and invalid["validationErrors"][0] == {"field": "room", "message": "This field is required"}
+    assert invalid["success"] is False and invalid["validationErrors"][0] == {
+        "field": "room",
+        "message": "This field is required",
+    }
     huge = await sock.call("room:join", {"room": "x" * (70 * 1024)})
     assert huge == {"success": False, "message": "Payload too large"}
 

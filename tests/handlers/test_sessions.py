@@ -1,12 +1,22 @@
 """Sessions and cancellation requests through the real app (TC-INT-001, TC-INT-002, TC-INT-012)."""
+
 from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
 
 from server.jsonutil import iso
-from tests.tutoring_fixtures import interleaving  # noqa: F401 (fixture)
-from tests.tutoring_fixtures import book, kinds, later, notifications, of_kind, parse, relogin, tutor
+from tests.tutoring_fixtures import (
+    book,
+    interleaving,  # noqa: F401 (fixture)
+    kinds,
+    later,
+    notifications,
+    of_kind,
+    parse,
+    relogin,
+    tutor,
+)
 
 FORBIDDEN = {"error": "Forbidden", "message": "Access denied"}
 
@@ -32,20 +42,36 @@ async def test_TC_INT_001_complete_session_booking_flow(api, clock, jobs) -> Non
     # 2. Student views tutor profile.
     profile = await api.get(f"/tutors/{teacher.id}", token=student.token)
     assert profile.status == 200
-    assert profile.data == {"id": teacher.id, "fullName": "Tran Thi Mai", "subjects": ["Math", "Physics"],
-                            "bio": "10 năm kinh nghiệm", "hourlyRate": 250000, "rating": 0.0, "ratingCount": 0,
-                            "totalSessions": 0}
+    assert profile.data == {
+        "id": teacher.id,
+        "fullName": "Tran Thi Mai",
+        "subjects": ["Math", "Physics"],
+        "bio": "10 năm kinh nghiệm",
+        "hourlyRate": 250000,
+        "rating": 0.0,
+        "ratingCount": 0,
+        "totalSessions": 0,
+    }
 
     # 3. Student books session.
     start = later(clock, days=2)
-    booked = await api.post("/sessions", {"tutorId": teacher.id, "subject": "Math", "startTime": start,
-                                          "durationMinutes": 90, "note": "Đạo hàm"}, token=student.token)
+    booked = await api.post(
+        "/sessions",
+        {"tutorId": teacher.id, "subject": "Math", "startTime": start, "durationMinutes": 90, "note": "Đạo hàm"},
+        token=student.token,
+    )
     assert booked.status == 201, booked.body
     assert booked.body["message"] == "Đặt buổi học thành công"
     session = booked.data
     assert {k: session[k] for k in ("type", "status", "tutorId", "studentIds", "subject", "startTime", "classId")} == {
-        "type": "ONE_ON_ONE", "status": "PENDING", "tutorId": teacher.id, "studentIds": [student.id],
-        "subject": "Math", "startTime": start, "classId": None}
+        "type": "ONE_ON_ONE",
+        "status": "PENDING",
+        "tutorId": teacher.id,
+        "studentIds": [student.id],
+        "subject": "Math",
+        "startTime": start,
+        "classId": None,
+    }
     assert parse(session["endTime"]) - parse(start) == timedelta(minutes=90)
 
     # 4. Verify session created: the student reads it and finds it in their list.
@@ -88,15 +114,21 @@ async def test_TC_INT_002_session_cancellation_workflow(api, clock, jobs) -> Non
     await jobs.run()
 
     # 1. Student creates cancel request.
-    created = await api.post(f"/sessions/{session['id']}/cancel-requests", {"reason": "Bận việc gia đình"},
-                             token=student.token)
+    created = await api.post(
+        f"/sessions/{session['id']}/cancel-requests", {"reason": "Bận việc gia đình"}, token=student.token
+    )
     assert created.status == 201, created.body
     request = created.data
 
     # 2. Verify request created.
     assert {k: request[k] for k in ("sessionId", "requesterId", "requesterSide", "deciderIds", "reason", "status")} == {
-        "sessionId": session["id"], "requesterId": student.id, "requesterSide": "STUDENT",
-        "deciderIds": [teacher.id], "reason": "Bận việc gia đình", "status": "PENDING"}
+        "sessionId": session["id"],
+        "requesterId": student.id,
+        "requesterSide": "STUDENT",
+        "deciderIds": [teacher.id],
+        "reason": "Bận việc gia đình",
+        "status": "PENDING",
+    }
     listed = await api.get("/cancel-requests", token=student.token)
     assert [r["id"] for r in listed.data] == [request["id"]]
 
@@ -133,10 +165,10 @@ async def test_TC_INT_002_rejected_request_keeps_the_session(api, clock, jobs) -
     teacher = await tutor(api)
     student = await api.user("STUDENT")
     session = await confirmed_session(api, clock, teacher, student)
-    request = (await api.post(f"/sessions/{session['id']}/cancel-requests", {"reason": "Ốm"},
-                              token=student.token)).data
-    rejected = await api.post(f"/cancel-requests/{request['id']}/reject", {"reason": "Đã chuẩn bị tài liệu"},
-                              token=teacher.token)
+    request = (await api.post(f"/sessions/{session['id']}/cancel-requests", {"reason": "Ốm"}, token=student.token)).data
+    rejected = await api.post(
+        f"/cancel-requests/{request['id']}/reject", {"reason": "Đã chuẩn bị tài liệu"}, token=teacher.token
+    )
     assert rejected.status == 200 and rejected.data["status"] == "REJECTED"
     assert rejected.data["decisionReason"] == "Đã chuẩn bị tài liệu"
     assert (await api.get(f"/sessions/{session['id']}", token=student.token)).data["status"] == "CONFIRMED"
@@ -184,13 +216,18 @@ async def test_cancel_request_needs_two_hours_notice(api, clock) -> None:
     teacher = await tutor(api)
     student = await api.user("STUDENT")
     session = await confirmed_session(api, clock, teacher, student, minutes=119)
-    refused = await api.post(f"/sessions/{session['id']}/cancel-requests", {"reason": "Bận"}, token=student.token,
-                             headers={"Accept-Language": "en"})
+    refused = await api.post(
+        f"/sessions/{session['id']}/cancel-requests",
+        {"reason": "Bận"},
+        token=student.token,
+        headers={"Accept-Language": "en"},
+    )
     assert refused.status == 400
     assert refused.body["message"] == "Cancellation cannot be requested within 120 minutes of the start"
     roomy = await confirmed_session(api, clock, teacher, student, hours=3)
-    assert (await api.post(f"/sessions/{roomy['id']}/cancel-requests", {"reason": "Bận"},
-                           token=student.token)).status == 201
+    assert (
+        await api.post(f"/sessions/{roomy['id']}/cancel-requests", {"reason": "Bận"}, token=student.token)
+    ).status == 201
 
 
 async def test_TC_INT_012_twelve_concurrent_bookings_of_one_slot(api, clock, interleaving) -> None:
@@ -220,8 +257,11 @@ async def test_overlap_is_409_adjacent_is_fine_and_release_frees(api, clock) -> 
     assert (await book(api, student, teacher.id, at(-60), 180)).status == 409  # around
     assert (await book(api, student, teacher.id, at(60), 60)).status == 201  # 11:00-12:00, adjacent
     assert (await book(api, student, teacher.id, at(-60), 60)).status == 201  # 09:00-10:00, adjacent
-    group = await api.post("/sessions", {"subject": "Math", "title": "Ôn thi", "startTime": at(30),
-                                         "durationMinutes": 60, "capacity": 5}, token=teacher.token)
+    group = await api.post(
+        "/sessions",
+        {"subject": "Math", "title": "Ôn thi", "startTime": at(30), "durationMinutes": 60, "capacity": 5},
+        token=teacher.token,
+    )
     assert group.status == 409  # the tutor's own group session obeys the same calendar
     # Another tutor is free at the same time.
     other = await tutor(api, "Other Tutor")
@@ -246,8 +286,9 @@ async def test_session_access_and_listing(api, clock) -> None:
     assert (await api.get("/sessions/nope", token=student.token)).status == 404
     assert (await api.get("/sessions", token=outsider.token)).body["totalItems"] == 0
     assert (await api.get("/sessions", token=manager.token)).body["totalItems"] == 1
-    window = await api.get("/sessions", token=student.token,
-                           params={"from": later(clock, days=2), "to": later(clock, days=3)})
+    window = await api.get(
+        "/sessions", token=student.token, params={"from": later(clock, days=2), "to": later(clock, days=3)}
+    )
     assert window.body["totalItems"] == 0
     bad = await api.get("/sessions", token=student.token, params={"status": "DONE"})
     assert bad.status == 400
@@ -288,8 +329,12 @@ async def test_booking_validation(api, clock) -> None:
     teacher = await tutor(api)
     student = await api.user("STUDENT")
     en = {"Accept-Language": "en"}
-    past = await api.post("/sessions", {"tutorId": teacher.id, "subject": "Math", "startTime": later(clock, minutes=-5),
-                                        "durationMinutes": 60}, token=student.token, headers=en)
+    past = await api.post(
+        "/sessions",
+        {"tutorId": teacher.id, "subject": "Math", "startTime": later(clock, minutes=-5), "durationMinutes": 60},
+        token=student.token,
+        headers=en,
+    )
     assert past.status == 400 and past.body["message"] == "The start time must be in the future"
     short = await book(api, student, teacher.id, later(clock, days=1), minutes=5)
     assert short.status == 400 and short.body["validationErrors"][0]["field"] == "durationMinutes"
@@ -299,8 +344,11 @@ async def test_booking_validation(api, clock) -> None:
     assert far.status == 400
     assert (await book(api, student, "no-such-tutor", later(clock, days=1))).status == 404
     assert (await book(api, student, student.id, later(clock, days=1))).status == 404  # not a tutor
-    no_title = await api.post("/sessions", {"subject": "Math", "startTime": later(clock, days=1),
-                                            "durationMinutes": 60, "capacity": 3}, token=teacher.token)
+    no_title = await api.post(
+        "/sessions",
+        {"subject": "Math", "startTime": later(clock, days=1), "durationMinutes": 60, "capacity": 3},
+        token=teacher.token,
+    )
     assert no_title.status == 400 and no_title.body["validationErrors"][0]["field"] == "title"
     manager = await api.user("MANAGEMENT")
     assert (await api.post("/sessions", {}, token=manager.token)).status == 403
@@ -308,8 +356,17 @@ async def test_booking_validation(api, clock) -> None:
 
 async def test_group_session_join_up_to_capacity(api, clock, jobs, interleaving) -> None:
     teacher = await tutor(api)
-    created = await api.post("/sessions", {"subject": "Math", "title": "Luyện đề", "startTime": later(clock, days=1),
-                                           "durationMinutes": 120, "capacity": 2}, token=teacher.token)
+    created = await api.post(
+        "/sessions",
+        {
+            "subject": "Math",
+            "title": "Luyện đề",
+            "startTime": later(clock, days=1),
+            "durationMinutes": 120,
+            "capacity": 2,
+        },
+        token=teacher.token,
+    )
     assert created.status == 201, created.body
     group = created.data
     assert (group["type"], group["status"], group["capacity"], group["studentIds"]) == ("GROUP", "CONFIRMED", 2, [])
@@ -319,7 +376,7 @@ async def test_group_session_join_up_to_capacity(api, clock, jobs, interleaving)
 
     replies = await asyncio.gather(*(api.post(f"/sessions/{group['id']}/join", token=s.token) for s in (a, b, c)))
     assert sorted(r.status for r in replies) == [200, 200, 409]
-    joined = [s for s, r in zip((a, b, c), replies) if r.status == 200]
+    joined = [s for s, r in zip((a, b, c), replies, strict=False) if r.status == 200]
     assert (await api.post(f"/sessions/{group['id']}/join", token=joined[0].token)).status == 409
     final = await api.get(f"/sessions/{group['id']}", token=teacher.token)
     assert sorted(final.data["studentIds"]) == sorted(s.id for s in joined)
@@ -333,8 +390,19 @@ async def test_group_cancellations(api, clock, jobs) -> None:
     teacher = await tutor(api)
     manager = await api.user("MANAGEMENT")
     a, b = await api.user("STUDENT"), await api.user("STUDENT")
-    group = (await api.post("/sessions", {"subject": "Math", "title": "Nhóm", "startTime": later(clock, days=2),
-                                          "durationMinutes": 60, "capacity": 5}, token=teacher.token)).data
+    group = (
+        await api.post(
+            "/sessions",
+            {
+                "subject": "Math",
+                "title": "Nhóm",
+                "startTime": later(clock, days=2),
+                "durationMinutes": 60,
+                "capacity": 5,
+            },
+            token=teacher.token,
+        )
+    ).data
     for s in (a, b):
         assert (await api.post(f"/sessions/{group['id']}/join", token=s.token)).status == 200
 
@@ -365,12 +433,13 @@ async def test_reminder_fires_at_its_time_and_not_for_a_cancelled_session(api, c
     student = await api.user("STUDENT")
     kept = await confirmed_session(api, clock, teacher, student, hours=3)  # reminder at +2h
     dropped = await confirmed_session(api, clock, teacher, student, hours=5)  # reminder at +4h
-    request = (await api.post(f"/sessions/{dropped['id']}/cancel-requests", {"reason": "Bận"},
-                              token=student.token)).data
+    request = (
+        await api.post(f"/sessions/{dropped['id']}/cancel-requests", {"reason": "Bận"}, token=student.token)
+    ).data
     assert (await api.post(f"/cancel-requests/{request['id']}/approve", {}, token=teacher.token)).status == 200
 
     async def reminders(user):
-        user, = await relogin(api, user)  # the fake clock outruns access tokens
+        (user,) = await relogin(api, user)  # the fake clock outruns access tokens
         return [n["data"]["sessionId"] for n in await of_kind(api, user, "session.reminder")]
 
     await jobs.run()
@@ -402,7 +471,7 @@ async def test_reminder_job_is_idempotent(api, clock, jobs, ctx) -> None:
     job = Job(f"{REMINDER_JOB}:{session['id']}", REMINDER_JOB, {"sessionId": session["id"]})
     await send_reminder(ctx, job)  # delivered again (at least once)
     await jobs.run()
-    student, = await relogin(api, student)
+    (student,) = await relogin(api, student)
     assert (await kinds(api, student)).count("session.reminder") == 1
 
 

@@ -1,4 +1,5 @@
 """Tutor profiles and search (the search step of TC-INT-001, the ranking behind TC-INT-009)."""
+
 from __future__ import annotations
 
 from models.tutors import record_rating
@@ -12,12 +13,22 @@ async def rate(ctx, tutor_id: str, *stars: int) -> None:
 
 async def test_profile_update_and_view(api) -> None:
     teacher = await api.user("TUTOR", fullName="Vo Minh Tri")
-    reply = await api.put("/tutors/me", {"subjects": ["Toán", "toán", " Vật lý "], "bio": "Thạc sĩ",
-                                         "hourlyRate": 300000}, token=teacher.token)
+    reply = await api.put(
+        "/tutors/me",
+        {"subjects": ["Toán", "toán", " Vật lý "], "bio": "Thạc sĩ", "hourlyRate": 300000},
+        token=teacher.token,
+    )
     assert reply.status == 200 and reply.body["message"] == "Cập nhật hồ sơ gia sư thành công"
-    assert reply.data == {"id": teacher.id, "fullName": "Vo Minh Tri", "subjects": ["Toán", "Vật lý"],
-                          "bio": "Thạc sĩ", "hourlyRate": 300000, "rating": 0.0, "ratingCount": 0,
-                          "totalSessions": 0}
+    assert reply.data == {
+        "id": teacher.id,
+        "fullName": "Vo Minh Tri",
+        "subjects": ["Toán", "Vật lý"],
+        "bio": "Thạc sĩ",
+        "hourlyRate": 300000,
+        "rating": 0.0,
+        "ratingCount": 0,
+        "totalSessions": 0,
+    }
     student = await api.user("STUDENT")
     assert (await api.get(f"/tutors/{teacher.id}", token=student.token)).data == reply.data
     me = await api.get("/auth/me", token=teacher.token)
@@ -93,8 +104,8 @@ async def test_bayesian_ranking_three_fives_do_not_outrank_a_hundred_4_8s(api, c
 
 async def test_prior_weight_is_a_setting(make_app, aiohttp_client) -> None:
     from server.http import CTX_KEY
-    from tests.helpers import Api
     from tests.conftest import ADMIN_PASSWORD
+    from tests.helpers import Api
 
     client = await aiohttp_client(await make_app(tutor_rating_prior_weight=0.5))
     api, ctx = Api(client, ADMIN_PASSWORD), client.app[CTX_KEY]

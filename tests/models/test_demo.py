@@ -1,4 +1,5 @@
 """`python run.py seed`: the demo data, loaded through a running server or straight into the store."""
+
 from __future__ import annotations
 
 import socket
@@ -18,8 +19,11 @@ DEMO_IDS = [demo.CUSTOMER_ID, demo.EMPLOYEE_USER_ID, demo.ADMIN_ID]
 
 
 async def counts(ctx: Context) -> tuple[int, int, int]:
-    return (await ctx.db[USERS].count_documents({"_id": {"$in": DEMO_IDS}}),
-            await ctx.db[BOOKINGS].count_documents({}), await ctx.db[ASSIGNMENTS].count_documents({}))
+    return (
+        await ctx.db[USERS].count_documents({"_id": {"$in": DEMO_IDS}}),
+        await ctx.db[BOOKINGS].count_documents({}),
+        await ctx.db[ASSIGNMENTS].count_documents({}),
+    )
 
 
 async def test_seed_cases_answer_as_the_seed_says_after_seeding(api: Api, ctx: Context, clock: FakeClock) -> None:
@@ -37,20 +41,29 @@ async def test_seed_cases_answer_as_the_seed_says_after_seeding(api: Api, ctx: C
     assert listed.status == 200 and listed.body["totalItems"] == 3
     assert [i["assignmentId"] for i in listed.data] == [A1, A3, A2]
     first = listed.data[0]
-    assert {k: first[k] for k in ("bookingCode", "serviceName", "customerName", "customerPhone", "status", "note",
-                                  "totalAmount")} == {
-        "bookingCode": "BK62589569", "serviceName": "Tổng vệ sinh", "customerName": "Nguyễn Văn A",
-        "customerPhone": "0901234567", "status": "ASSIGNED", "note": "Cần dọn dẹp kỹ lưỡng phòng khách và bếp",
-        "totalAmount": 350000.0}
+    assert {
+        k: first[k]
+        for k in ("bookingCode", "serviceName", "customerName", "customerPhone", "status", "note", "totalAmount")
+    } == {
+        "bookingCode": "BK62589569",
+        "serviceName": "Tổng vệ sinh",
+        "customerName": "Nguyễn Văn A",
+        "customerPhone": "0901234567",
+        "status": "ASSIGNED",
+        "note": "Cần dọn dẹp kỹ lưỡng phòng khách và bếp",
+        "totalAmount": 350000.0,
+    }
     only_assigned = await api.get(LIST_URL + "?status=ASSIGNED&page=0&size=10", token=jane.token)
     assert [i["assignmentId"] for i in only_assigned.data] == [A1, A3]
     assert (await api.get(LIST_URL, token=admin_1.token)).body == listed.body
     assert (await api.get(LIST_URL, token=john.token)).status == 403
 
-    assert (await api.post(cancel_url(A2), CANCEL_BODY, token=jane.token)).body["message"] == \
-        "Chỉ có thể hủy công việc đang ở trạng thái 'Đã nhận'"
-    assert (await api.post(cancel_url(A3), CANCEL_BODY, token=jane.token)).body["message"] == \
-        "Không thể hủy công việc trong vòng 2 giờ trước giờ bắt đầu"
+    assert (await api.post(cancel_url(A2), CANCEL_BODY, token=jane.token)).body[
+        "message"
+    ] == "Chỉ có thể hủy công việc đang ở trạng thái 'Đã nhận'"
+    assert (await api.post(cancel_url(A3), CANCEL_BODY, token=jane.token)).body[
+        "message"
+    ] == "Không thể hủy công việc trong vòng 2 giờ trước giờ bắt đầu"
     assert (await api.post(cancel_url(A1), CANCEL_BODY, token=jane.token)).status == 200
 
     # Seeding again restores the demo state for another walk-through.
@@ -60,13 +73,19 @@ async def test_seed_cases_answer_as_the_seed_says_after_seeding(api: Api, ctx: C
     assert [i["assignmentId"] for i in again.data] == [A1, A3]
     bookings = await api.get("/customer/bookings", token=john.token)
     assert {b["bookingCode"]: b["status"] for b in bookings.data} == {
-        "BK62589569": "CONFIRMED", "BK62589570": "COMPLETED", "BK62589571": "CONFIRMED"}
+        "BK62589569": "CONFIRMED",
+        "BK62589570": "COMPLETED",
+        "BK62589571": "CONFIRMED",
+    }
 
 
 async def test_demo_data_is_admin_only(api: Api) -> None:
     customer = await api.user("CUSTOMER")
     reply = await api.post("/admin/demo-data", token=customer.token)
-    assert reply.status == 403 and reply.body == {"error": "Forbidden", "message": "Access denied. Required role: ADMIN"}
+    assert reply.status == 403 and reply.body == {
+        "error": "Forbidden",
+        "message": "Access denied. Required role: ADMIN",
+    }
 
 
 async def test_an_account_named_like_a_demo_one_is_not_overwritten(api: Api, ctx: Context) -> None:
@@ -77,8 +96,9 @@ async def test_an_account_named_like_a_demo_one_is_not_overwritten(api: Api, ctx
     assert (await api.login("john_doe", taken.password)).id == taken.id
 
 
-async def test_seed_command_goes_through_the_running_server(api: Api, client: Any, ctx: Context,
-                                                            settings: Settings, capsys: Any) -> None:
+async def test_seed_command_goes_through_the_running_server(
+    api: Api, client: Any, ctx: Context, settings: Settings, capsys: Any
+) -> None:
     summary = await demo.load_demo_data(settings.model_copy(update={"host": "127.0.0.1", "port": client.port}))
     assert "through the running server" in capsys.readouterr().out
     assert [a["username"] for a in summary["accounts"]] == ["john_doe", "jane_smith", "admin_1"]
@@ -93,8 +113,9 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-async def test_seed_command_without_a_server_writes_the_store(settings: Settings, flushed_redis: None,
-                                                              capsys: Any) -> None:
+async def test_seed_command_without_a_server_writes_the_store(
+    settings: Settings, flushed_redis: None, capsys: Any
+) -> None:
     offline = settings.model_copy(update={"host": "127.0.0.1", "port": free_port()})
     await demo.load_demo_data(offline)
     assert "straight into the store" in capsys.readouterr().out

@@ -1,4 +1,5 @@
 """The embedded store: the async PyMongo subset the models use, and data kept across a restart."""
+
 from __future__ import annotations
 
 import pytest
@@ -18,9 +19,18 @@ async def test_accounts_survive_a_restart(make_app, settings) -> None:
         async with TestClient(TestServer(app)) as client:
             api = Api(client, settings.admin_password or "")
             if attempt == 0:
-                assert (await api.post("/auth/register", {
-                    "username": "keeper", "email": "keeper@example.com", "password": "long-enough",
-                    "fullName": "Kept", "role": "CUSTOMER"})).status == 201
+                assert (
+                    await api.post(
+                        "/auth/register",
+                        {
+                            "username": "keeper",
+                            "email": "keeper@example.com",
+                            "password": "long-enough",
+                            "fullName": "Kept",
+                            "role": "CUSTOMER",
+                        },
+                    )
+                ).status == 201
             else:
                 user = await api.login("keeper", "long-enough")  # read back from the snapshot
                 assert user.role == "CUSTOMER"
@@ -37,8 +47,9 @@ async def test_adapter_subset(tmp_path) -> None:
     page = await coll.find({"tag": "odd"}).sort([("k", -1)]).skip(1).limit(2).to_list(None)
     assert [d["k"] for d in page] == [7, 5]
     assert await coll.count_documents({"tag": "even"}) == 5
-    after = await coll.find_one_and_update({"_id": "1", "k": 1}, {"$inc": {"k": 100}},
-                                           return_document=ReturnDocument.AFTER)
+    after = await coll.find_one_and_update(
+        {"_id": "1", "k": 1}, {"$inc": {"k": 100}}, return_document=ReturnDocument.AFTER
+    )
     assert after["k"] == 101
     assert await coll.find_one_and_update({"_id": "1", "k": 1}, {"$inc": {"k": 1}}) is None
     grouped = await (await coll.aggregate([{"$group": {"_id": "$tag", "n": {"$sum": 1}}}])).to_list(None)

@@ -1,6 +1,6 @@
 """The error contract for what no route handles: unknown paths, wrong methods, large bodies, crashes."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 from server.http import Call, Reply, Routes
 from server.i18n import catalogs

@@ -1,4 +1,5 @@
 """The notification pipeline (TC-INT-005): enqueue, delayed jobs, scheduler, worker, retries, outbox."""
+
 from __future__ import annotations
 
 import asyncio
@@ -35,8 +36,9 @@ async def test_job_due_now_is_delivered_and_leaves_the_queue(api, ctx, jobs) -> 
 
 async def test_delayed_job_waits_for_its_time(api, ctx, jobs, clock) -> None:
     user = await api.user()
-    await notify(ctx, [user.id], "announcement", title="Later", body="x",
-                 process_at=clock.now() + timedelta(minutes=10))
+    await notify(
+        ctx, [user.id], "announcement", title="Later", body="x", process_at=clock.now() + timedelta(minutes=10)
+    )
     assert await ctx.redis.zcard(DELAYED_SET) == 1
     clock.advance(minutes=9, seconds=59)
     assert await jobs.run() == 0
@@ -86,7 +88,7 @@ async def test_failing_handler_retries_with_backoff_then_dead_letters(ctx, clock
         [(raw, score)] = await ctx.redis.zrange(DELAYED_SET, 0, -1, withscores=True)
         delay = score - millis(clock.now())
         assert Job.decode(raw).attempt == attempt
-        assert 1000 <= delay <= 1000 * 2 ** attempt  # full jitter within the exponential ceiling
+        assert 1000 <= delay <= 1000 * 2**attempt  # full jitter within the exponential ceiling
         assert await tick(ctx) == 0  # not due yet
         clock.advance(seconds=delay / 1000)
         assert await tick(ctx) == 1
@@ -101,8 +103,13 @@ async def test_failing_handler_retries_with_backoff_then_dead_letters(ctx, clock
 async def test_same_job_twice_creates_one_notification(api, ctx, jobs, sockets) -> None:
     user = await api.user()
     sock = await sockets(user.token)
-    job = Job("job-dup-1", "notify", {"userIds": [user.id], "type": "announcement", "title": "Once",
-                                      "body": "b", "params": {}, "data": {}}, 0, millis(ctx.clock.now()))
+    job = Job(
+        "job-dup-1",
+        "notify",
+        {"userIds": [user.id], "type": "announcement", "title": "Once", "body": "b", "params": {}, "data": {}},
+        0,
+        millis(ctx.clock.now()),
+    )
     await push(ctx, job)
     await push(ctx, job)
     assert await jobs.run() == 2
@@ -168,8 +175,11 @@ async def test_role_announcement_reaches_each_member_once(api, ctx, jobs) -> Non
     students = [await api.user("STUDENT") for _ in range(3)]
     tutor = await api.user("TUTOR")
     admin = await api.admin()
-    reply = await api.post("/admin/announcements", {"title": "Exams", "body": "Next week", "role": "STUDENT",
-                                                    "userIds": [students[0].id]}, token=admin.token)
+    reply = await api.post(
+        "/admin/announcements",
+        {"title": "Exams", "body": "Next week", "role": "STUDENT", "userIds": [students[0].id]},
+        token=admin.token,
+    )
     assert reply.status == 202 and reply.data["jobId"]
     await jobs.run()
     for student in students:
@@ -179,12 +189,16 @@ async def test_role_announcement_reaches_each_member_once(api, ctx, jobs) -> Non
 
 async def test_announcement_validation_and_roles(api) -> None:
     admin = await api.admin()
-    missing = await api.post("/admin/announcements", {"title": "t", "body": "b"}, token=admin.token,
-                             headers={"Accept-Language": "en"})
+    missing = await api.post(
+        "/admin/announcements", {"title": "t", "body": "b"}, token=admin.token, headers={"Accept-Language": "en"}
+    )
     assert missing.status == 400 and missing.body["message"] == "userIds or role is required"
     student = await api.user()
     denied = await api.post("/admin/announcements", {"title": "t", "body": "b", "role": "STUDENT"}, token=student.token)
-    assert denied.status == 403 and denied.body == {"error": "Forbidden", "message": "Access denied. Required role: ADMIN"}
+    assert denied.status == 403 and denied.body == {
+        "error": "Forbidden",
+        "message": "Access denied. Required role: ADMIN",
+    }
     assert (await api.get("/admin/queue", token=student.token)).status == 403
 
 
@@ -212,8 +226,11 @@ async def test_live_scheduled_announcement(api, jobs, clock, sockets) -> None:
     sock = await sockets(student.token)
     admin = await api.admin()
     at = clock.now() + timedelta(minutes=10)
-    reply = await api.post("/admin/announcements", {"title": "Reminder", "body": "Class at 9", "userIds": [student.id],
-                                                    "processAt": at.isoformat()}, token=admin.token)
+    reply = await api.post(
+        "/admin/announcements",
+        {"title": "Reminder", "body": "Class at 9", "userIds": [student.id], "processAt": at.isoformat()},
+        token=admin.token,
+    )
     assert reply.status == 202
     queue = (await api.get("/admin/queue", token=admin.token)).data
     assert queue["delayed"] == 1 and queue["nextDelayed"][0]["jobId"] == reply.data["jobId"]
@@ -226,7 +243,12 @@ async def test_live_scheduled_announcement(api, jobs, clock, sockets) -> None:
     listed = await api.get("/notifications", token=student.token)
     assert listed.data[0]["id"] == pushed["id"]
     queue = (await api.get("/admin/queue", token=admin.token)).data
-    assert {k: queue[k] for k in ("ready", "delayed", "pending", "dead")} == {"ready": 0, "delayed": 0, "pending": 0, "dead": 0}
+    assert {k: queue[k] for k in ("ready", "delayed", "pending", "dead")} == {
+        "ready": 0,
+        "delayed": 0,
+        "pending": 0,
+        "dead": 0,
+    }
 
 
 async def test_a_worker_process_context_reaches_server_clients(api, ctx, settings, sockets) -> None:
