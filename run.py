@@ -14,7 +14,7 @@ from config.settings import Settings
 def serve(settings: Settings, with_workers: bool) -> None:
     from aiohttp import web
 
-    from server.app import create_app
+    from app.web import create_app
 
     web.run_app(
         create_app(settings, run_workers=with_workers),
@@ -45,15 +45,15 @@ def main(argv: list[str] | None = None) -> int:
     if command in ("all", "serve"):
         serve(settings, with_workers=command == "all")
     elif command == "worker":
-        from workers.runner import run_worker
+        from app.worker import run_worker
 
         asyncio.run(run_worker(settings))
     elif command == "scheduler":
-        from workers.runner import run_scheduler
+        from app.worker import run_scheduler
 
         asyncio.run(run_scheduler(settings))
     elif command == "seed":
-        from models.demo import load_demo_data
+        from app.seed import load_demo_data
 
         asyncio.run(load_demo_data(settings))
     return 0

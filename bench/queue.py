@@ -19,10 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from app.worker import build_worker
 from config.settings import Settings
-from server.app import open_context, resolve_settings
-from workers.queue import enqueue
-from workers.worker import new_worker
+from server.runtime import open_context, resolve_settings
 
 CONCURRENCY = 16
 
@@ -32,7 +31,7 @@ async def run_ours(settings: Settings, jobs: int, job_type: str, handler=None) -
     ctx, close = await open_context(resolve_settings(settings))
     try:
         await ctx.redis.flushdb()
-        worker = new_worker(ctx, batch_size=200, concurrency=CONCURRENCY, block_ms=50)
+        worker = build_worker(ctx, batch_size=200, concurrency=CONCURRENCY, block_ms=50)
         if handler is not None:
             worker.handlers = {job_type: handler}
         await worker.ensure_group()
@@ -51,7 +50,7 @@ async def run_ours(settings: Settings, jobs: int, job_type: str, handler=None) -
             payload = {}
         start = time.perf_counter()
         for _ in range(jobs):
-            await enqueue(ctx, job_type, payload)
+            await ctx.queue.enqueue(job_type, payload)
         done = 0
         while done < jobs:
             done += await worker.process_batch()

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from models import tokens, users
+from server.area import Area
+from server.context import Context
 from server.http import Call, Reply, Routes
 
 routes = Routes(tag="accounts")
+
+
+@asynccontextmanager
+async def bootstrap_admin(ctx: Context) -> AsyncIterator[None]:
+    """At start, make sure an ADMIN exists (ADMIN_PASSWORD, or a generated one)."""
+    await users.ensure_bootstrap_admin(ctx)
+    yield
 
 
 @routes.post(
@@ -49,3 +61,6 @@ async def me(call: Call) -> Reply:
 @routes.post("/admin/users", roles=("ADMIN",), body=users.NewUser, status=201, summary="Create an account of any role")
 async def create_user(call: Call) -> Reply:
     return Reply(await users.create_user(call.ctx, call.body), "auth.user_created", status=201)
+
+
+area = Area("accounts", routes=routes, indexes=[*users.INDEXES, *tokens.INDEXES], lifespans=[bootstrap_admin])

@@ -7,16 +7,12 @@ role and ownership refusals are the foundation's 403 bodies.
 from __future__ import annotations
 
 from models import assignments
-from server.context import Context
+from server.area import Area
 from server.http import Call, Reply, Routes
 
 routes = Routes(tag="home services")
 
 EMPLOYEE_API = ("EMPLOYEE", "ADMIN")
-
-
-def setup(ctx: Context) -> None:
-    ctx.realtime.register_room_check("assignment", assignments.may_watch)
 
 
 @routes.get(
@@ -93,3 +89,8 @@ async def create_booking(call: Call) -> Reply:
 async def assign(call: Call) -> Reply:
     item = await assignments.assign_employee(call.ctx, call.path("bookingId"), call.body)
     return Reply(item, "assignment.assign_done", status=201)
+
+
+area = Area(
+    "assignments", routes=routes, room_checks={"assignment": assignments.may_watch}, indexes=assignments.INDEXES
+)

@@ -5,17 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from models import chat
-from server.context import Context
+from server.area import Area
 from server.http import Call, Reply, Routes
 from server.paging import PageQuery
 from server.sockets import SocketCall, SocketEvents
 
 routes = Routes(tag="chat")
 events = SocketEvents()
-
-
-def setup(ctx: Context) -> None:
-    ctx.realtime.register_room_check("conversation", chat.is_member)
 
 
 @routes.post(
@@ -97,3 +93,6 @@ async def on_typing(call: SocketCall) -> Any:
 @events.on("chat:sync", payload=chat.SyncPayload)
 async def on_sync(call: SocketCall) -> Any:
     return await chat.sync(call.ctx, call.user, call.payload)
+
+
+area = Area("chat", routes=routes, events=events, room_checks={"conversation": chat.is_member}, indexes=chat.INDEXES)

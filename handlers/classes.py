@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 from models import classes
-from server.context import Context
+from server.area import Area
 from server.http import Call, Reply, Routes
 
 routes = Routes(tag="classes")
-
-
-def setup(ctx: Context) -> None:
-    ctx.realtime.register_room_check("class", classes.may_watch)
 
 
 @routes.post(
@@ -55,3 +51,6 @@ async def generate_sessions(call: Call) -> Reply:
         status=201 if created else 200,
         params={"count": report["createdCount"]},
     )
+
+
+area = Area("classes", routes=routes, room_checks={"class": classes.may_watch}, indexes=classes.INDEXES)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from models import demo
+from server.area import Area
 from server.http import Call, Reply, Routes
 
 routes = Routes(tag="demo")
@@ -15,3 +16,6 @@ routes = Routes(tag="demo")
 )
 async def load_demo_data(call: Call) -> Reply:
     return Reply(await demo.load_into(call.ctx), "demo.loaded")
+
+
+area = Area("demo", routes=routes)

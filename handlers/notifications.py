@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from models import notifications
+from server.area import Area
 from server.http import Call, Reply, Routes
-from workers.queue import queue_stats
 
 routes = Routes(tag="notifications")
 
@@ -45,4 +45,7 @@ async def announce(call: Call) -> Reply:
 
 @routes.get("/admin/queue", roles=("ADMIN",), summary="Ready, delayed, pending and dead jobs, and the next delayed")
 async def queue(call: Call) -> Reply:
-    return Reply(await queue_stats(call.ctx), "notification.queue_stats")
+    return Reply(await call.ctx.queue.stats(), "notification.queue_stats")
+
+
+area = Area("notifications", routes=routes, indexes=notifications.INDEXES)

@@ -7,17 +7,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from pydantic import BaseModel, ConfigDict, field_validator
 from pydantic_core import PydanticCustomError
 
 from models import chat, presence
+from server.area import Area
 from server.auth import Principal
 from server.context import Context
 from server.http import Call, Reply, Routes
-from server.realtime import user_room
 from server.sockets import SocketEvents
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,6 @@ routes = Routes(tag="presence")
 events = SocketEvents()
 
 MAX_USER_IDS = 200
-_USER_ROOM_PREFIX = user_room("")
 
 
 class PresenceQuery(BaseModel):
@@ -69,30 +68,19 @@ async def disconnected(ctx: Context, sid: str, principal: Principal) -> None:
     await _announce(ctx, await presence.disconnect(ctx, principal.id, sid))
 
 
-def local_connections(sio: Any) -> list[tuple[str, str]]:
-    """`(userId, sid)` of every socket this process holds (each sits in its `user:` room)."""
-    rooms = getattr(getattr(sio, "manager", None), "rooms", {}).get("/", {})
-    return [
-        (name[len(_USER_ROOM_PREFIX) :], sid)
-        for name, members in list(rooms.items())
-        if isinstance(name, str) and name.startswith(_USER_ROOM_PREFIX)
-        for sid in list(members)
-    ]
-
-
-async def beat(ctx: Context, sio: Any) -> None:
+async def beat(ctx: Context) -> None:
     """One heartbeat of this process: refresh its sockets (one script run), re-register any that a
     sweep dropped while the process stalled, then sweep connections of processes that died."""
-    for user_id, sid in await presence.refresh(ctx, local_connections(sio)):
-        if sio.manager.is_connected(sid, "/"):
+    for user_id, sid in await presence.refresh(ctx, ctx.realtime.local_connections()):
+        if ctx.realtime.is_local(sid):
             await _announce(ctx, await presence.connect(ctx, user_id, sid))
     for change in await presence.sweep(ctx):
         await _announce(ctx, change)
 
 
-async def start(ctx: Context) -> Callable[[], Awaitable[None]]:
+@asynccontextmanager
+async def heartbeat(ctx: Context) -> AsyncIterator[None]:
     """Run the heartbeat every PRESENCE_REFRESH_SECONDS while this server process serves."""
-    sio = ctx.realtime.emitter
     interval = ctx.settings.presence_refresh_seconds
     if interval >= ctx.settings.presence_ttl_seconds:
         interval = ctx.settings.presence_ttl_seconds / 3
@@ -102,15 +90,17 @@ async def start(ctx: Context) -> Callable[[], Awaitable[None]]:
         while True:
             await asyncio.sleep(interval)
             try:
-                await beat(ctx, sio)
+                await beat(ctx)
             except Exception:
                 log.exception("presence: heartbeat failed")
 
     task = asyncio.create_task(heartbeat_forever())
-
-    async def stop() -> None:
+    try:
+        yield
+    finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
 
-    return stop
+
+area = Area("presence", routes=routes, events=events, lifespans=[heartbeat])

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from server.area import Area
 from server.errors import Forbidden
-from server.http import Routes
 from server.sockets import SocketCall, SocketEvents
 
-routes = Routes(tag="realtime")
 events = SocketEvents()
 
 
@@ -33,3 +32,6 @@ async def leave(call: SocketCall) -> dict[str, str]:
         raise Forbidden()  # the rooms a socket is put in on connect stay
     await call.sio.leave_room(call.sid, call.payload.room)
     return {"room": call.payload.room}
+
+
+area = Area("rooms", events=events)

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 from models import cancel_requests, sessions
-from server.context import Context
+from server.area import Area
 from server.http import Call, Reply, Routes
 from server.validation import validate
 
 routes = Routes(tag="sessions")
 
 TUTOR = ("TUTOR", "ADMIN")
-
-
-def setup(ctx: Context) -> None:
-    ctx.realtime.register_room_check("session", sessions.may_watch)
 
 
 @routes.post(
@@ -116,3 +112,11 @@ async def approve_cancel_request(call: Call) -> Reply:
 async def reject_cancel_request(call: Call) -> Reply:
     doc = await cancel_requests.reject_request(call.ctx, call.user, call.path("requestId"), call.body)
     return Reply(doc, "cancel_request.rejected")
+
+
+area = Area(
+    "sessions",
+    routes=routes,
+    room_checks={"session": sessions.may_watch},
+    indexes=[*sessions.INDEXES, *cancel_requests.INDEXES],
+)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from models import tutors
+from server.area import Area
 from server.http import Call, Reply, Routes
 
 routes = Routes(tag="tutors")
@@ -26,3 +27,6 @@ async def update_my_profile(call: Call) -> Reply:
 @routes.get("/tutors/{tutorId}", summary="A tutor's profile (raw average rating and count)")
 async def get_tutor(call: Call) -> Reply:
     return Reply(await tutors.get_profile(call.ctx, call.path("tutorId")), "tutor.found")
+
+
+area = Area("tutors", routes=routes, indexes=tutors.INDEXES)

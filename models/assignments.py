@@ -39,7 +39,7 @@ from server.clock import as_utc
 from server.context import Context
 from server.errors import Conflict, Forbidden, NotFound, RuleViolation
 from server.paging import PageQuery, fetch_page, mongo_sort
-from server.realtime import role_room
+from server.realtime import role_room, user_rooms
 
 BOOKINGS = "bookings"
 ASSIGNMENTS = "assignments"
@@ -604,9 +604,8 @@ def _notice_params(ctx: Context, doc: dict[str, Any]) -> dict[str, Any]:
 
 async def _announce(ctx: Context, doc: dict[str, Any], item: dict[str, Any], *extra_rooms: str) -> None:
     """`assignment:updated` to the employee, the customer and the assignment's watchers."""
-    await ctx.realtime.to_users(
-        "assignment:updated", item, [doc["employeeUserId"], doc["customerId"]], f"assignment:{doc['_id']}", *extra_rooms
-    )
+    rooms = [*user_rooms([doc["employeeUserId"], doc["customerId"]]), f"assignment:{doc['_id']}", *extra_rooms]
+    await ctx.realtime.emit("assignment:updated", item, rooms)
 
 
 async def may_watch(ctx: Context, principal: Principal, assignment_id: str) -> bool:

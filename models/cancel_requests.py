@@ -23,6 +23,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from models import sessions
+from models.cancel_request_records import COLLECTION
 from models.notifications import notify
 from models.users import get_user
 from server.auth import Principal
@@ -32,7 +33,6 @@ from server.documents import find_or_404
 from server.errors import Conflict, Forbidden, RuleViolation
 from server.paging import PageQuery, fetch_page
 
-COLLECTION = "cancel_requests"
 INDEXES = [
     (COLLECTION, [("openKey", 1)], {"unique": True, "sparse": True}),
     (COLLECTION, [("requesterId", 1), ("createdAt", -1)], {}),
@@ -250,12 +250,3 @@ async def list_requests(
         where["status"] = query.status
     docs, total = await fetch_page(ctx.db[COLLECTION], where, query, [("createdAt", -1), ("_id", 1)])
     return [render(d) for d in docs], total
-
-
-async def close_open_requests(ctx: Context, session_id: str) -> None:
-    """The session stopped being active: its open requests have nothing left to decide."""
-    now = ctx.clock.now()
-    await ctx.db[COLLECTION].update_many(
-        {"sessionId": session_id, "status": "PENDING"},
-        {"$set": {"status": "CLOSED", "decidedAt": now, "updatedAt": now}, "$unset": {"openKey": ""}},
-    )

@@ -45,7 +45,7 @@ from server.context import Context
 from server.errors import Conflict, Forbidden, NotFound, RuleViolation
 from server.paging import PageQuery, fetch_page
 from server.ratelimit import take
-from server.realtime import user_room
+from server.realtime import user_rooms
 
 log = logging.getLogger(__name__)
 
@@ -339,7 +339,7 @@ async def _number_and_deliver(
     message = message_view(doc)
     await _record_last_message(ctx, message)
     members = conversation["memberIds"]
-    await ctx.realtime.emit_once("chat:message", message, [*(user_room(m) for m in members), room(conversation_id)])
+    await ctx.realtime.emit("chat:message", message, [*user_rooms(members), room(conversation_id)])
     await _notify_offline_members(ctx, conversation, message)
     return message
 
@@ -469,10 +469,10 @@ async def mark_read(ctx: Context, principal: Principal, conversation_id: str, se
     now_read = max(previous, seq)
     await ctx.redis.delete(f"{NOTICE_MARKER}{conversation_id}:{principal.id}")
     if now_read > previous:
-        await ctx.realtime.emit_once(
+        await ctx.realtime.emit(
             "chat:read",
             {"conversationId": conversation_id, "userId": principal.id, "seq": now_read},
-            [*(user_room(m) for m in before["memberIds"]), room(conversation_id)],
+            [*user_rooms(before["memberIds"]), room(conversation_id)],
         )
     return {
         "conversationId": conversation_id,
@@ -486,9 +486,7 @@ async def typing(ctx: Context, principal: Principal, payload: TypingPayload) -> 
     """Tell the other members (not the typist, on any of their devices); nothing is stored."""
     conversation = await _member_doc(ctx, principal, payload.conversationId, {"memberIds": 1})
     event = {"conversationId": payload.conversationId, "userId": principal.id, "typing": payload.typing}
-    await ctx.realtime.emit_once(
-        "chat:typing", event, [user_room(m) for m in conversation["memberIds"] if m != principal.id]
-    )
+    await ctx.realtime.emit("chat:typing", event, user_rooms(m for m in conversation["memberIds"] if m != principal.id))
     return event
 
 
@@ -498,8 +496,8 @@ async def typing(ctx: Context, principal: Principal, payload: TypingPayload) -> 
 async def announce_presence(ctx: Context, change: presence.Change) -> None:
     """Tell everyone who shares a conversation with the user that they came online or went offline."""
     contacts = await ctx.db[CONVERSATIONS].distinct("memberIds", {"memberIds": change.user_id})
-    rooms = [user_room(c) for c in contacts if c != change.user_id]
-    await ctx.realtime.emit_once(
+    rooms = user_rooms(c for c in contacts if c != change.user_id)
+    await ctx.realtime.emit(
         "presence",
         {"userId": change.user_id, "online": change.online, "lastSeen": None if change.online else change.last_seen},
         rooms,

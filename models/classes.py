@@ -35,6 +35,7 @@ from server.documents import find_or_404
 from server.errors import Conflict, Forbidden, RuleViolation
 from server.jsonutil import iso
 from server.paging import PageQuery, fetch_page, mongo_sort
+from server.realtime import user_rooms
 
 COLLECTION = "classes"
 INDEXES = [
@@ -128,9 +129,8 @@ def render(doc: dict[str, Any], viewer: Principal | None = None) -> dict[str, An
 
 async def announce(ctx: Context, doc: dict[str, Any], **extra: Any) -> None:
     """`class:updated` to the tutor, the enrolled students and the class's topic room."""
-    await ctx.realtime.to_users(
-        "class:updated", {**render(doc), **extra}, [doc["tutorId"], *doc["studentIds"]], f"class:{doc['_id']}"
-    )
+    rooms = [*user_rooms([doc["tutorId"], *doc["studentIds"]]), f"class:{doc['_id']}"]
+    await ctx.realtime.emit("class:updated", {**render(doc), **extra}, rooms)
 
 
 def _today(doc: dict[str, Any], ctx: Context) -> date:

@@ -26,7 +26,8 @@ from server.context import Context
 from server.errors import NotFound
 from server.i18n import translate
 from server.paging import PageQuery, fetch_page
-from workers.queue import Job, enqueue
+from server.queue import Job
+from server.realtime import user_room
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ async def notify(
         "title": title,
         "body": body,
     }
-    return await enqueue(ctx, JOB_TYPE, payload, process_at=process_at, job_id=job_id)
+    return await ctx.queue.enqueue(JOB_TYPE, payload, process_at=process_at, job_id=job_id)
 
 
 def render(doc: dict[str, Any], locale: str) -> dict[str, Any]:
@@ -103,7 +104,7 @@ async def deliver(ctx: Context, job: Job) -> None:
             await ctx.db[COLLECTION].insert_one(doc)
         except DuplicateKeyError:
             continue  # this job was already handled for this user
-        await ctx.realtime.to_users("notification", render(doc, ctx.settings.default_locale), [user_id])
+        await ctx.realtime.emit("notification", render(doc, ctx.settings.default_locale), [user_room(user_id)])
 
 
 class NotificationQuery(PageQuery):

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from server.clock import epoch_millis
 from server.context import Context
 
 CONNS_PREFIX = "presence:conns:"
@@ -130,10 +131,6 @@ class Change:
     last_seen: datetime | None = None
 
 
-def _millis(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
-
-
 def _moment(millis: Any) -> datetime | None:
     if millis is None:
         return None
@@ -150,7 +147,7 @@ def _member(user_id: str, sid: str) -> str:
 
 async def connect(ctx: Context, user_id: str, sid: str) -> Change | None:
     """Register a live connection; a Change when the user just came online."""
-    now = _millis(ctx.clock.now())
+    now = epoch_millis(ctx.clock.now())
     ttl = _ttl_ms(ctx)
     went_online = await ctx.redis.eval(
         _CONNECT, 2, CONNS_PREFIX + user_id, EXPIRY_KEY, sid, now, now + ttl, _member(user_id, sid), ttl
@@ -169,7 +166,7 @@ async def disconnect(ctx: Context, user_id: str, sid: str) -> Change | None:
         LAST_SEEN_KEY,
         sid,
         _member(user_id, sid),
-        _millis(now),
+        epoch_millis(now),
         user_id,
     )
     return Change(user_id, False, now) if int(went_offline) else None
@@ -182,7 +179,7 @@ async def refresh(ctx: Context, connections: Iterable[tuple[str, str]]) -> list[
     pairs = [item for pair in connections for item in pair]
     if not pairs:
         return []
-    now = _millis(ctx.clock.now())
+    now = epoch_millis(ctx.clock.now())
     ttl = _ttl_ms(ctx)
     missing = await ctx.redis.eval(_REFRESH, 1, EXPIRY_KEY, now, now + ttl, ttl, CONNS_PREFIX, *pairs)
     return [tuple(m.split("|", 1)) for m in missing]  # type: ignore[misc]
@@ -193,7 +190,7 @@ async def sweep(ctx: Context) -> list[Change]:
     changes: list[Change] = []
     while True:
         gone = await ctx.redis.eval(
-            _SWEEP, 2, EXPIRY_KEY, LAST_SEEN_KEY, _millis(ctx.clock.now()), SWEEP_BATCH, _ttl_ms(ctx), CONNS_PREFIX
+            _SWEEP, 2, EXPIRY_KEY, LAST_SEEN_KEY, epoch_millis(ctx.clock.now()), SWEEP_BATCH, _ttl_ms(ctx), CONNS_PREFIX
         )
         changes.extend(Change(gone[i], False, _moment(gone[i + 1])) for i in range(0, len(gone), 2))
         if len(gone) < 2 * SWEEP_BATCH:
@@ -206,7 +203,7 @@ async def presence_of(ctx: Context, user_ids: list[str]) -> dict[str, dict[str, 
     a user never seen."""
     if not user_ids:
         return {}
-    now = _millis(ctx.clock.now())
+    now = epoch_millis(ctx.clock.now())
     pipe = ctx.redis.pipeline(transaction=False)
     for user_id in user_ids:
         pipe.zcount(CONNS_PREFIX + user_id, f"({now}", "+inf")
@@ -226,6 +223,6 @@ async def offline_once(ctx: Context, user_ids: list[str], marker_prefix: str, ma
         return []
     return list(
         await ctx.redis.eval(
-            _OFFLINE_ONCE, 0, _millis(ctx.clock.now()), marker_ttl_seconds, marker_prefix, CONNS_PREFIX, *user_ids
+            _OFFLINE_ONCE, 0, epoch_millis(ctx.clock.now()), marker_ttl_seconds, marker_prefix, CONNS_PREFIX, *user_ids
         )
     )

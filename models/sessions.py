@@ -29,16 +29,18 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pymongo import ReturnDocument
 
 from models import calendars, tutors
+from models.cancel_request_records import close_open_requests
 from models.notifications import notify
 from models.users import get_user
 from server.auth import Principal
-from server.clock import as_utc
+from server.clock import as_utc, to_millis
 from server.context import Context
 from server.documents import find_or_404
 from server.errors import Conflict, Forbidden, RuleViolation
 from server.jsonutil import iso
 from server.paging import PageQuery, fetch_page, mongo_sort
-from workers.queue import Job, enqueue
+from server.queue import Job
+from server.realtime import user_rooms
 
 COLLECTION = "sessions"
 REMINDER_JOB = "session.reminder"
@@ -63,8 +65,7 @@ DEFAULT_ORDER = [("startTime", 1), ("_id", 1)]
 
 def utc(moment: datetime) -> datetime:
     """Aware UTC with millisecond precision (what both stores keep)."""
-    moment = as_utc(moment).astimezone(UTC)
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+    return to_millis(as_utc(moment).astimezone(UTC))
 
 
 class _Times(BaseModel):
@@ -158,7 +159,8 @@ def may_view(principal: Principal, doc: dict[str, Any]) -> bool:
 
 async def announce(ctx: Context, doc: dict[str, Any], *also: str) -> None:
     """`session:updated` to every participant (and `also`) and to the session's topic room."""
-    await ctx.realtime.to_users("session:updated", render(doc), [*participants(doc), *also], f"session:{doc['_id']}")
+    rooms = [*user_rooms([*participants(doc), *also]), f"session:{doc['_id']}"]
+    await ctx.realtime.emit("session:updated", render(doc), rooms)
 
 
 def _check_start(ctx: Context, start: datetime) -> None:
@@ -234,7 +236,9 @@ def notice_params(doc: dict[str, Any]) -> dict[str, Any]:
 
 async def schedule_reminder(ctx: Context, doc: dict[str, Any]) -> None:
     at = as_utc(doc["startTime"]) - timedelta(minutes=ctx.settings.session_reminder_minutes)
-    await enqueue(ctx, REMINDER_JOB, {"sessionId": doc["_id"]}, process_at=at, job_id=f"{REMINDER_JOB}:{doc['_id']}")
+    await ctx.queue.enqueue(
+        REMINDER_JOB, {"sessionId": doc["_id"]}, process_at=at, job_id=f"{REMINDER_JOB}:{doc['_id']}"
+    )
 
 
 async def book_session(ctx: Context, student: Principal, booking: Booking) -> dict[str, Any]:
@@ -380,7 +384,7 @@ async def reject_session(ctx: Context, principal: Principal, session_id: str, re
         {"status": "REJECTED", "rejectedAt": now, "rejectReason": rejection.reason},
     )
     await calendars.release(ctx, doc["tutorId"], doc["_id"])
-    await _close_cancel_requests(ctx, doc["_id"])
+    await close_open_requests(ctx, doc["_id"])
     await notify(
         ctx,
         doc["studentIds"],
@@ -404,7 +408,7 @@ async def complete_session(ctx: Context, principal: Principal, session_id: str) 
         time_key="session.not_started_yet",
     )
     await tutors.count_completed_session(ctx, doc["tutorId"])
-    await _close_cancel_requests(ctx, doc["_id"])
+    await close_open_requests(ctx, doc["_id"])
     await notify(ctx, doc["studentIds"], "session.completed", params=notice_params(doc), data={"sessionId": doc["_id"]})
     await announce(ctx, doc)
     return render(doc)
@@ -461,7 +465,7 @@ async def cancel_session(ctx: Context, session_id: str, reason: str) -> dict[str
     if doc is None:
         return None
     await calendars.release(ctx, doc["tutorId"], doc["_id"])
-    await _close_cancel_requests(ctx, doc["_id"])
+    await close_open_requests(ctx, doc["_id"])
     await announce(ctx, doc)
     return doc
 
@@ -476,12 +480,6 @@ async def remove_student(ctx: Context, session_id: str, student_id: str) -> dict
     if doc is not None:
         await announce(ctx, doc, student_id)
     return doc
-
-
-async def _close_cancel_requests(ctx: Context, session_id: str) -> None:
-    from models import cancel_requests  # it builds on this module
-
-    await cancel_requests.close_open_requests(ctx, session_id)
 
 
 async def add_student_to_class_sessions(ctx: Context, class_id: str, student_id: str) -> int:

@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pymongo import ReturnDocument
 
+from models.tutor_profiles import profile
 from models.users import COLLECTION as USERS
 from server.context import Context
 from server.errors import NotFound
@@ -67,28 +68,6 @@ class TutorQuery(PageQuery):
     q: str | None = Field(None, max_length=100, description="part of the tutor's name")
     subject: str | None = Field(None, max_length=100)
     minRating: float | None = Field(None, ge=0, le=5, description="minimum raw average rating")
-
-
-def profile(doc: dict[str, Any]) -> dict[str, Any]:
-    """The tutor as GET /tutors/{id} shows it: raw average (2 decimals) and count."""
-    count = int(doc.get("ratingCount") or 0)
-    return {
-        "id": doc["_id"],
-        "fullName": doc["fullName"],
-        "subjects": list(doc.get("subjects") or []),
-        "bio": doc.get("bio") or "",
-        "hourlyRate": doc.get("hourlyRate"),
-        "rating": round(doc["ratingSum"] / count, 2) if count else 0.0,
-        "ratingCount": count,
-        "totalSessions": int(doc.get("totalSessions") or 0),
-    }
-
-
-def profile_fields(doc: dict[str, Any]) -> dict[str, Any]:
-    """The profile fields a TUTOR user carries (for the account views)."""
-    fields = profile(doc)
-    del fields["id"], fields["fullName"]
-    return fields
 
 
 async def get_tutor_doc(ctx: Context, tutor_id: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pymongo.errors import DuplicateKeyError
 
+from models.tutor_profiles import profile_fields
 from server.context import Context
 from server.documents import find_or_404
 from server.errors import BadCredentials, Conflict
@@ -74,8 +75,6 @@ def public_user(doc: dict[str, Any]) -> dict[str, Any]:
     if doc["role"] == "EMPLOYEE":
         user["employeeId"] = doc.get("employeeId")
     if doc["role"] == "TUTOR":
-        from models.tutors import profile_fields  # models.tutors builds on this module
-
         user.update(profile_fields(doc))
     return user
 

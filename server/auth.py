@@ -10,17 +10,17 @@ from __future__ import annotations
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import jwt
 
+from config.settings import Settings
 from server.context import Context
 from server.errors import AuthError, Forbidden
 
 ALGORITHM = "HS256"
-ALL_ROLES = ("STUDENT", "TUTOR", "MANAGEMENT", "CUSTOMER", "EMPLOYEE", "ADMIN")
 
 
 @dataclass(frozen=True)
@@ -51,8 +51,12 @@ def load_or_create_secret(data_dir: Path) -> str:
 
 
 def issue_access_token(ctx: Context, user_id: str, role: str, family: str) -> tuple[str, int]:
-    now = ctx.clock.now()
-    ttl = ctx.settings.access_token_ttl_seconds
+    return sign_access_token(ctx.settings, ctx.clock.now(), user_id, role, family)
+
+
+def sign_access_token(settings: Settings, now: datetime, user_id: str, role: str, family: str) -> tuple[str, int]:
+    """A signed access token and its lifetime in seconds (the seed CLI signs one without a Context)."""
+    ttl = settings.access_token_ttl_seconds
     claims = {
         "sub": user_id,
         "role": role,
@@ -62,7 +66,7 @@ def issue_access_token(ctx: Context, user_id: str, role: str, family: str) -> tu
         "iat": int(now.timestamp()),
         "exp": int((now + timedelta(seconds=ttl)).timestamp()),
     }
-    return jwt.encode(claims, ctx.settings.jwt_secret, algorithm=ALGORITHM), ttl
+    return jwt.encode(claims, settings.jwt_secret, algorithm=ALGORITHM), ttl
 
 
 def _revoked_keys(jti: str, family: str) -> list[str]:

@@ -5,14 +5,19 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 
-def _to_millis(moment: datetime) -> datetime:
-    # MongoDB keeps milliseconds; truncating here makes both stores compare alike.
+def to_millis(moment: datetime) -> datetime:
+    """MongoDB keeps milliseconds; truncating every time we make makes both stores compare alike."""
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def epoch_millis(moment: datetime) -> int:
+    """Milliseconds since the epoch: the score of delayed jobs, rate-limit windows, presence stamps."""
+    return int(moment.timestamp() * 1000)
 
 
 class SystemClock:
     def now(self) -> datetime:
-        return _to_millis(datetime.now(UTC))
+        return to_millis(datetime.now(UTC))
 
     def timestamp(self) -> float:
         return self.now().timestamp()
@@ -22,16 +27,16 @@ class FakeClock(SystemClock):
     """A clock that stands still until told to move."""
 
     def __init__(self, start: datetime | None = None) -> None:
-        self._now = _to_millis(start or datetime.now(UTC))
+        self._now = to_millis(start or datetime.now(UTC))
 
     def now(self) -> datetime:
         return self._now
 
     def set(self, moment: datetime) -> None:
-        self._now = _to_millis(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+        self._now = to_millis(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
 
     def advance(self, seconds: float = 0, **delta: float) -> datetime:
-        self._now = _to_millis(self._now + timedelta(seconds=seconds, **delta))
+        self._now = to_millis(self._now + timedelta(seconds=seconds, **delta))
         return self._now
 
 

@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import redis.asyncio as aioredis
+from pymongo.asynchronous.database import AsyncDatabase
 
 from config.settings import Settings
 from server.clock import SystemClock
+from server.queue import Queue
+from server.realtime import Realtime
 
-if TYPE_CHECKING:
-    from server.realtime import Realtime
+# The embedded store speaks the same async API (server/embedded_store.py), so both engines are typed
+# as PyMongo's: mypy then holds the models to calls a real MongoDB answers.
+Database = AsyncDatabase[dict[str, Any]]
 
 
 @dataclass
 class Context:
     settings: Settings
-    db: Any  # pymongo AsyncDatabase or the embedded equivalent
+    db: Database
     redis: aioredis.Redis
     realtime: Realtime
+    queue: Queue
     clock: SystemClock
-    queue: Any = None  # workers.queue.Queue, set by the app factory / worker runner

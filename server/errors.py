@@ -1,4 +1,5 @@
-"""Typed domain errors. Models raise these with a message key; one middleware localizes them."""
+"""Typed errors, one root (`DomainError`). Models raise them with a message key; `server/envelope.py`
+turns any of them into the error envelope, for HTTP replies and Socket.IO acks alike."""
 
 from __future__ import annotations
 
@@ -53,14 +54,14 @@ class ValidationFailed(DomainError):
         self.errors = errors
 
 
-class AuthError(Exception):
+class AuthError(DomainError):
     """401/403 with the seed's fixed bodies (not localized: the seed gives them in English)."""
 
     MISSING = "Access token is missing or invalid"
     INVALID = "Invalid or expired token"
 
     def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
+        super().__init__("auth.refused")
         self.status = status
         self.message = message
 

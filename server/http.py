@@ -20,17 +20,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import pymongo.errors
-import redis.exceptions
 from aiohttp import web
 from pydantic import BaseModel
 
 from server.auth import Principal, bearer_token, principal_from_token, require_role
 from server.context import Context
-from server.errors import AuthError, DomainError, ValidationFailed
+from server.envelope import error_body, error_envelope
+from server.errors import ValidationFailed
 from server.i18n import pick_locale, translate
 from server.jsonutil import dumps
-from server.validation import localize_errors, validate
+from server.validation import validate
 
 log = logging.getLogger(__name__)
 
@@ -189,10 +188,6 @@ def _endpoint(spec: RouteSpec) -> Callable[[web.Request], Awaitable[web.StreamRe
     return endpoint
 
 
-def error_body(locale: str, key: str, **params: Any) -> dict[str, Any]:
-    return {"success": False, "message": translate(key, locale, **params)}
-
-
 @web.middleware
 async def error_middleware(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -203,20 +198,6 @@ async def error_middleware(
     locale = request[LOCALE] = locale_of(request)
     try:
         response = await handler(request)
-    except AuthError as exc:
-        response = json_response(exc.body, exc.status)
-    except ValidationFailed as exc:
-        errors = localize_errors(exc.errors, locale)
-        response = json_response(
-            {
-                "success": False,
-                "message": errors[0]["message"] if errors else translate(exc.key, locale),
-                "validationErrors": errors,
-            },
-            400,
-        )
-    except DomainError as exc:
-        response = json_response(error_body(locale, exc.key, **exc.params), exc.status)
     except web.HTTPRequestEntityTooLarge:
         response = json_response(
             error_body(locale, "common.body_too_large", limit=request.app[CTX_KEY].settings.max_body_bytes), 413
@@ -228,17 +209,9 @@ async def error_middleware(
         response.headers["Allow"] = ", ".join(sorted(exc.allowed_methods))
     except web.HTTPException:
         raise
-    except (
-        redis.exceptions.ConnectionError,
-        redis.exceptions.TimeoutError,
-        pymongo.errors.ConnectionFailure,
-        pymongo.errors.ServerSelectionTimeoutError,
-    ):
-        log.exception("request %s: a backing service is unreachable", request_id)
-        response = json_response(error_body(locale, "common.service_unavailable"), 503)
-    except Exception:
-        log.exception("request %s %s %s failed", request_id, request.method, request.path)
-        response = json_response(error_body(locale, "common.internal_error", requestId=request_id), 500)
+    except Exception as exc:
+        status, body = error_envelope(exc, locale, f"{request_id} ({request.method} {request.path})")
+        response = json_response(body, status)
     response.headers["X-Request-Id"] = request_id
     return response
 

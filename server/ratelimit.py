@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import uuid
 
+from server.clock import epoch_millis
 from server.context import Context
 from server.errors import RateLimited
 
@@ -37,7 +38,7 @@ async def take(
     ctx: Context, key: str, *, limit: int, window_seconds: float, message_key: str = "common.rate_limited"
 ) -> None:
     """Record one call under `key`, or raise `RateLimited(message_key, retryAfter=<seconds>)`."""
-    now_ms = int(ctx.clock.now().timestamp() * 1000)
+    now_ms = epoch_millis(ctx.clock.now())
     window_ms = max(1, int(window_seconds * 1000))
     wait_ms = int(await ctx.redis.eval(_TAKE, 1, KEY_PREFIX + key, now_ms, window_ms, limit, uuid.uuid4().hex))
     if wait_ms > 0:

@@ -27,6 +27,10 @@ def user_room(user_id: str) -> str:
     return f"user:{user_id}"
 
 
+def user_rooms(user_ids: Iterable[str]) -> list[str]:
+    return [user_room(u) for u in user_ids]
+
+
 def role_room(role: str) -> str:
     return f"role:{role}"
 
@@ -40,21 +44,23 @@ class Realtime:
     def __init__(self, emitter: Any) -> None:
         self._emitter = emitter
         self._room_checks: dict[str, RoomCheck] = {}
+        self._local: dict[str, str] = {}  # sid -> user id of the sockets this process holds
 
     @property
     def emitter(self) -> Any:
         return self._emitter
 
     async def emit(self, event: str, data: Any, rooms: Iterable[str]) -> None:
-        payload = jsonable(data)
-        for room in dict.fromkeys(rooms):  # each room once, in order
-            try:
-                await self._emitter.emit(event, payload, room=room, namespace="/")
-            except Exception:  # a realtime hiccup must never undo a committed change
-                log.exception("realtime: emit %s to %s failed", event, room)
-
-    async def to_users(self, event: str, data: Any, user_ids: Iterable[str], *extra_rooms: str) -> None:
-        await self.emit(event, data, [*(user_room(u) for u in user_ids), *extra_rooms])
+        """One emit addressed to the union of `rooms`: a socket sitting in several of them gets the
+        event once, and a multi-process deployment publishes one Redis message instead of one per
+        room (Socket.IO's managers resolve a list of rooms to distinct sockets)."""
+        targets = list(dict.fromkeys(rooms))
+        if not targets:
+            return
+        try:
+            await self._emitter.emit(event, jsonable(data), room=targets, namespace="/")
+        except Exception:  # a realtime hiccup must never undo a committed change
+            log.exception("realtime: emit %s to %d rooms failed", event, len(targets))
 
     async def close_token_sockets(self, jti: str) -> None:
         """Close this process's sockets opened with a token that was just revoked.
@@ -66,6 +72,20 @@ class Realtime:
         for sid, _ in list(manager.get_participants("/", token_room(jti))):
             await self._emitter.disconnect(sid)
 
+    # The sockets this process holds, kept by the Socket.IO layer on connect and disconnect.
+    def track(self, sid: str, user_id: str) -> None:
+        self._local[sid] = user_id
+
+    def untrack(self, sid: str) -> None:
+        self._local.pop(sid, None)
+
+    def local_connections(self) -> list[tuple[str, str]]:
+        """`(userId, sid)` of every socket this process holds."""
+        return [(user_id, sid) for sid, user_id in list(self._local.items())]
+
+    def is_local(self, sid: str) -> bool:
+        return sid in self._local
+
     # Topic-room membership: each area registers how to check its kind of room.
     def register_room_check(self, kind: str, check: RoomCheck) -> None:
         self._room_checks[kind] = check
@@ -76,15 +96,3 @@ class Realtime:
         if not sep or not ident or check is None:
             return False
         return await check(ctx, principal, ident)
-
-    async def emit_once(self, event: str, data: Any, rooms: Iterable[str]) -> None:
-        """One emit addressed to the union of `rooms`: a socket sitting in several of them gets the
-        event once, and a multi-process deployment publishes one Redis message instead of one per
-        room (Socket.IO's managers resolve a list of rooms to distinct sockets)."""
-        targets = list(dict.fromkeys(rooms))
-        if not targets:
-            return
-        try:
-            await self._emitter.emit(event, jsonable(data), room=targets, namespace="/")
-        except Exception:  # a realtime hiccup must never undo a committed change
-            log.exception("realtime: emit %s to %d rooms failed", event, len(targets))

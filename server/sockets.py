@@ -21,11 +21,12 @@ from pydantic import BaseModel
 
 from server.auth import Principal, ensure_still_valid, principal_from_token
 from server.context import Context
-from server.errors import AuthError, DomainError, ValidationFailed
-from server.i18n import pick_locale, translate
+from server.envelope import ack_failure
+from server.errors import AuthError, DomainError
+from server.i18n import pick_locale
 from server.jsonutil import dumps, jsonable
 from server.realtime import role_room, token_room, user_room
-from server.validation import localize_errors, validate
+from server.validation import validate
 
 log = logging.getLogger(__name__)
 
@@ -43,21 +44,6 @@ class SocketCall:
 
 
 SocketHandler = Callable[[SocketCall], Awaitable[Any]]
-
-
-def _failure(locale: str, exc: Exception) -> dict[str, Any]:
-    if isinstance(exc, AuthError):
-        return {"success": False, "message": exc.message}
-    if isinstance(exc, ValidationFailed):
-        errors = localize_errors(exc.errors, locale)
-        return {
-            "success": False,
-            "message": errors[0]["message"] if errors else translate(exc.key, locale),
-            "validationErrors": errors,
-        }
-    if isinstance(exc, DomainError):
-        return {"success": False, "message": translate(exc.key, locale, **exc.params)}
-    return {"success": False, "message": translate("common.internal_error", locale, requestId="socket")}
 
 
 ConnectionHook = Callable[[Context, str, Principal], Awaitable[None]]
@@ -98,18 +84,15 @@ def _wrap(
             await ensure_still_valid(ctx, principal)
         except AuthError as exc:
             await sio.disconnect(sid)
-            return _failure(locale, exc)
+            return ack_failure(exc, locale, f"socket {sid}")
         try:
             if len(dumps(data)) > MAX_PAYLOAD_BYTES:
                 raise DomainError("common.payload_too_large")
             payload = validate(model, data if data is not None else {}) if model else data
             result = await handler(SocketCall(ctx, sio, sid, principal, locale, payload))
             return {"success": True, "data": jsonable(result)}
-        except (AuthError, DomainError) as exc:
-            return _failure(locale, exc)
         except Exception as exc:
-            log.exception("socket event %s from %s failed", event, principal.id)
-            return _failure(locale, exc)
+            return ack_failure(exc, locale, f"socket {sid} event {event} from {principal.id}")
 
     return on_event
 
@@ -130,10 +113,12 @@ def install_sockets(sio: socketio.AsyncServer, ctx: Context, areas: list[SocketE
         await sio.save_session(sid, {"principal": principal, "locale": locale})
         for room in (user_room(principal.id), role_room(principal.role), token_room(principal.jti)):
             await sio.enter_room(sid, room)
+        ctx.realtime.track(sid, principal.id)
         for hook in connect_hooks:
             await hook(ctx, sid, principal)
 
     async def disconnect(sid: str, *args: Any) -> None:
+        ctx.realtime.untrack(sid)
         try:
             principal = (await sio.get_session(sid)).get("principal")
         except KeyError:

@@ -16,12 +16,14 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
+from app.web import create_app
+from app.worker import build_worker
 from config.settings import Settings
-from server.app import create_app
 from server.clock import FakeClock
 from server.context import Context
 from server.http import CTX_KEY
 from tests.helpers import Api, SocketClient
+from workers.scheduler import tick
 
 ADMIN_PASSWORD = "admin-password-1"
 
@@ -119,14 +121,10 @@ class Jobs:
     Tests move the fake clock and call `await jobs.run()` instead of sleeping."""
 
     def __init__(self, ctx: Context) -> None:
-        from workers.worker import new_worker
-
         self.ctx = ctx
-        self.worker = new_worker(ctx, block_ms=0)
+        self.worker = build_worker(ctx, block_ms=0)
 
     async def run(self) -> int:
-        from workers.scheduler import tick
-
         await self.worker.ensure_group()
         handled = 0
         while True:

@@ -6,16 +6,16 @@ import asyncio
 import logging
 
 from server.context import Context
-from workers.queue import REDIS_DOWN, drain_outbox, move_due
+from server.queue import REDIS_DOWN
 
 log = logging.getLogger(__name__)
 
 
 async def tick(ctx: Context) -> int:
     """One pass; returns how many jobs were moved. Several schedulers may run: the move is atomic."""
-    moved = await drain_outbox(ctx)
+    moved = await ctx.queue.drain_outbox()
     while True:
-        batch = await move_due(ctx)
+        batch = await ctx.queue.move_due()
         moved += batch
         if batch < 1000:
             return moved

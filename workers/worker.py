@@ -19,8 +19,9 @@ from typing import Any
 
 import redis.exceptions
 
+from server.clock import epoch_millis
 from server.context import Context
-from workers.queue import DEAD_STREAM, DELAYED_SET, GROUP, JOBS_STREAM, REDIS_DOWN, Job, millis
+from server.queue import DEAD_STREAM, DELAYED_SET, GROUP, JOBS_STREAM, REDIS_DOWN, Job
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +127,7 @@ class Worker:
             log.error("worker: job %s (%s) failed %d times, dead-lettered: %s", job.id, job.type, job.attempt, error)
             await self._finish(entry_id, dead={"job": job.encode(), "error": error})
             return
-        job.process_at = millis(self.ctx.clock.now()) + backoff_ms(self.options, job.attempt)
+        job.process_at = epoch_millis(self.ctx.clock.now()) + backoff_ms(self.options, job.attempt)
         log.warning(
             "worker: job %s (%s) attempt %d failed, retry at %d: %s",
             job.id,
@@ -164,11 +165,5 @@ class Worker:
                 await asyncio.sleep(1)
 
 
-def job_handlers() -> dict[str, JobHandler]:
-    from workers.jobs import JOB_HANDLERS
-
-    return JOB_HANDLERS
-
-
-def new_worker(ctx: Context, **options: Any) -> Worker:
-    return Worker(ctx, job_handlers(), WorkerOptions(**options))
+def new_worker(ctx: Context, handlers: dict[str, JobHandler], **options: Any) -> Worker:
+    return Worker(ctx, handlers, WorkerOptions(**options))

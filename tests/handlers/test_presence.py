@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from handlers.presence import beat
-from server.app import SIO_KEY
 from server.http import CTX_KEY
 from server.jsonutil import iso
 from tests.helpers import Api, SocketClient
@@ -62,12 +61,11 @@ async def test_offline_after_the_ttl_when_the_sockets_process_vanishes(
     a, b = await api.user(), await api.user()
     await share_conversation(api, a, b)
     sock_b = await sockets(b.token)  # B on this process
-    sio = client.app[SIO_KEY]
 
     # A's socket lives on a second server process (same Redis). Its background heartbeat is
     # switched off: the test beats for it, then stops, as if the process had died.
     other = await aiohttp_client(await make_app(data_dir=tmp_path / "process-2", presence_refresh_seconds=3600))
-    other_ctx, other_sio = other.app[CTX_KEY], other.app[SIO_KEY]
+    other_ctx = other.app[CTX_KEY]
     sock_a = SocketClient()
     try:
         await sock_a.connect(str(other.make_url("")).rstrip("/"), a.token)
@@ -77,17 +75,17 @@ async def test_offline_after_the_ttl_when_the_sockets_process_vanishes(
         # While A's process beats, A stays online well past one TTL.
         for _ in range(4):
             clock.advance(seconds=ttl / 2)
-            await beat(other_ctx, other_sio)
-            await beat(ctx, sio)
+            await beat(other_ctx)
+            await beat(ctx)
         assert (await presence(api, b.token, a.id))[a.id]["online"] is True
         last_heartbeat = clock.now()
 
         # A's process vanishes: nothing refreshes A's connection any more.
         clock.advance(seconds=ttl - 1)
-        await beat(ctx, sio)
+        await beat(ctx)
         assert (await presence(api, b.token, a.id))[a.id]["online"] is True  # still within the TTL
         clock.advance(seconds=2)
-        await beat(ctx, sio)  # this process's sweep finds A's connection expired
+        await beat(ctx)  # this process's sweep finds A's connection expired
         gone = await sock_b.wait_for("presence", about(a.id, False))
         assert gone["lastSeen"] == iso(last_heartbeat)
         assert (await presence(api, b.token, a.id, b.id)) == {
@@ -96,7 +94,7 @@ async def test_offline_after_the_ttl_when_the_sockets_process_vanishes(
         }  # B's process kept beating for B
 
         # Had the process only stalled, its next heartbeat brings A back.
-        await beat(other_ctx, other_sio)
+        await beat(other_ctx)
         assert (await presence(api, b.token, a.id))[a.id]["online"] is True
     finally:
         await sock_a.close()

@@ -53,6 +53,6 @@ async def test_socket_joins_user_and_role_rooms(api, client, sockets) -> None:
     tutor = await api.user("TUTOR")
     sock = await sockets(tutor.token)
     await ctx.realtime.emit("hello", {"to": "tutors"}, ["role:TUTOR"])
-    await ctx.realtime.to_users("hello", {"to": "you"}, [tutor.id])
+    await ctx.realtime.emit("hello", {"to": "you"}, [f"user:{tutor.id}"])
     await sock.wait_for("hello", lambda d: d["to"] == "you")
     assert {"to": "tutors"} in sock.events("hello")

@@ -461,7 +461,7 @@ async def test_reminder_fires_at_its_time_and_not_for_a_cancelled_session(api, c
 
 async def test_reminder_job_is_idempotent(api, clock, jobs, ctx) -> None:
     from models.sessions import REMINDER_JOB, send_reminder
-    from workers.queue import Job
+    from server.queue import Job
 
     teacher = await tutor(api)
     student = await api.user("STUDENT")

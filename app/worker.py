@@ -1,4 +1,8 @@
-"""`python run.py worker` and `python run.py scheduler`: one part per process, stopped by SIGINT/SIGTERM."""
+"""The worker and the scheduler, composed without the transports (no handler module is imported).
+
+Job handlers are passed to the worker explicitly, as arq's `Worker(functions=[...])` is: the
+producer (`ctx.queue`) knows nothing of them, and the worker knows nothing of where jobs come from.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,25 @@ import asyncio
 import logging
 import signal
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from config.settings import Settings
-from server.app import open_context, resolve_settings
+from models import notifications, sessions
 from server.context import Context
+from server.runtime import open_context, resolve_settings
 from workers.scheduler import run_scheduler_forever
-from workers.worker import new_worker
+from workers.worker import JobHandler, Worker, new_worker
 
 log = logging.getLogger(__name__)
+
+JOBS: dict[str, JobHandler] = {
+    notifications.JOB_TYPE: notifications.deliver,
+    sessions.REMINDER_JOB: sessions.send_reminder,
+}
+
+
+def build_worker(ctx: Context, **options: Any) -> Worker:
+    return new_worker(ctx, JOBS, **options)
 
 
 async def _run_until_signal(settings: Settings, body: Callable[[Context, asyncio.Event], Awaitable[None]]) -> None:
@@ -36,8 +51,10 @@ async def _run_until_signal(settings: Settings, body: Callable[[Context, asyncio
 
 
 async def run_worker(settings: Settings) -> None:
-    await _run_until_signal(settings, lambda ctx, stop: new_worker(ctx).run_forever(stop))
+    """`python run.py worker`: one worker process, stopped by SIGINT/SIGTERM."""
+    await _run_until_signal(settings, lambda ctx, stop: build_worker(ctx).run_forever(stop))
 
 
 async def run_scheduler(settings: Settings) -> None:
+    """`python run.py scheduler`: one scheduler process, stopped by SIGINT/SIGTERM."""
     await _run_until_signal(settings, run_scheduler_forever)

@@ -1,0 +1,158 @@
+"""The HTTP app: aiohttp + Socket.IO on shared Redis, the Context, and every area registered in order."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import socketio
+from aiohttp import web
+
+from app.worker import build_worker
+from config.settings import Settings
+from handlers import accounts, assignments, chat, classes, demo, notifications, presence, rooms, sessions, tutors
+from server import queue
+from server.area import Area, ensure_indexes
+from server.clock import SystemClock
+from server.context import Context
+from server.http import CTX_KEY, cors_middleware, error_middleware, json_response
+from server.openapi import DOCS_HTML, build_openapi
+from server.redis import CLIENT_NAME
+from server.runtime import open_context, resolve_settings
+from server.sockets import install_sockets
+from workers.scheduler import run_scheduler_forever
+
+log = logging.getLogger(__name__)
+
+AREAS: list[Area] = [
+    accounts.area,
+    notifications.area,
+    rooms.area,
+    assignments.area,
+    demo.area,
+    tutors.area,
+    sessions.area,
+    classes.area,
+    chat.area,
+    presence.area,
+]
+
+SIO_KEY = web.AppKey("sio", socketio.AsyncServer)
+
+
+def socket_server_factory(settings: Settings) -> Any:
+    """The Socket.IO server, built on the Redis URL once Redis is open (its manager relays to the
+    other server processes and receives what workers emit)."""
+
+    def make_sio(redis_url: str) -> socketio.AsyncServer:
+        origins: Any = settings.cors_origin_list or []
+        return socketio.AsyncServer(
+            async_mode="aiohttp",
+            client_manager=socketio.AsyncRedisManager(
+                redis_url, channel="socketio", redis_options={"client_name": CLIENT_NAME}
+            ),
+            cors_allowed_origins="*" if "*" in origins else origins,
+            max_http_buffer_size=settings.max_body_bytes,
+        )
+
+    return make_sio
+
+
+async def create_app(
+    settings: Settings, *, clock: SystemClock | None = None, run_workers: bool = False, areas: list[Area] | None = None
+) -> web.Application:
+    settings = resolve_settings(settings)
+    areas = AREAS if areas is None else areas
+    app = web.Application(
+        client_max_size=settings.max_body_bytes,
+        middlewares=[cors_middleware(settings.cors_origin_list), error_middleware],
+    )
+    ctx, close_context = await open_context(settings, clock, socket_server_factory(settings))
+    sio: socketio.AsyncServer = ctx.realtime.emitter
+    sio.attach(app)
+    app[CTX_KEY] = ctx
+    app[SIO_KEY] = sio
+
+    await ensure_indexes(ctx.db, [*queue.INDEXES, *(index for area in areas for index in area.indexes)])
+    for area in areas:
+        if area.routes is not None:
+            area.routes.install(app)
+        for kind, check in area.room_checks.items():
+            ctx.realtime.register_room_check(kind, check)
+    install_sockets(sio, ctx, [area.events for area in areas if area.events is not None])
+    _install_ops_routes(app, build_openapi([area.routes for area in areas if area.routes is not None]))
+
+    # Lifespans run in order at start and unwind in reverse at cleanup (aiohttp's cleanup_ctx):
+    # the area hooks, then the in-process worker and scheduler when asked for.
+    for area in areas:
+        for lifespan in area.lifespans:
+            app.cleanup_ctx.append(_bind(lifespan, ctx))
+    if run_workers:
+        app.cleanup_ctx.append(_bind(in_process_workers, ctx))
+
+    async def close_sockets(app: web.Application) -> None:
+        with contextlib.suppress(Exception):
+            await sio.shutdown()
+
+    async def close_stores(app: web.Application) -> None:
+        await close_context()
+
+    app.on_shutdown.append(close_sockets)
+    app.on_cleanup.append(close_stores)
+    return app
+
+
+def _bind(lifespan: Any, ctx: Context) -> Any:
+    async def run(app: web.Application) -> AsyncIterator[None]:
+        async with lifespan(ctx):
+            yield
+
+    return run
+
+
+@contextlib.asynccontextmanager
+async def in_process_workers(ctx: Context) -> AsyncIterator[None]:
+    """`run.py` (all in one): a worker and a scheduler beside the server, stopped at cleanup."""
+    tasks = [
+        asyncio.create_task(build_worker(ctx).run_forever()),
+        asyncio.create_task(run_scheduler_forever(ctx)),
+    ]
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+
+def _install_ops_routes(app: web.Application, openapi: dict[str, Any]) -> None:
+    async def health(request: web.Request) -> web.Response:
+        return json_response({"status": "ok"}, 200)
+
+    async def ready(request: web.Request) -> web.Response:
+        ctx = request.app[CTX_KEY]
+        checks: dict[str, str] = {}
+        for name, probe in (("mongodb", lambda: ctx.db.command("ping")), ("redis", ctx.redis.ping)):
+            try:
+                await asyncio.wait_for(probe(), timeout=2)
+                checks[name] = "ok"
+            except Exception:
+                checks[name] = "unavailable"
+        ok = all(v == "ok" for v in checks.values())
+        return json_response({"status": "ready" if ok else "unavailable", "checks": checks}, 200 if ok else 503)
+
+    async def openapi_json(request: web.Request) -> web.Response:
+        return json_response(openapi, 200)
+
+    async def docs(request: web.Request) -> web.Response:
+        return web.Response(text=DOCS_HTML, content_type="text/html")
+
+    app.router.add_get("/health", health)
+    app.router.add_get("/ready", ready)
+    app.router.add_get("/api/openapi.json", openapi_json)
+    app.router.add_get("/api/docs", docs)

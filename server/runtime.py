@@ -1,0 +1,58 @@
+"""Opening what every process stands on: settings resolved, the stores, Redis, realtime and the queue."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
+
+import socketio
+
+from config.settings import Settings
+from server.auth import load_or_create_secret
+from server.clock import SystemClock
+from server.context import Context, Database
+from server.queue import Queue
+from server.realtime import Realtime
+from server.redis import CLIENT_NAME, OpenRedis, open_redis
+from server.store import OpenStore, open_store
+
+EmitterFactory = Callable[[str], Any]
+
+
+def resolve_settings(settings: Settings) -> Settings:
+    """Fill what may be left unset: the JWT secret comes from DATA_DIR when not configured."""
+    if settings.jwt_secret:
+        return settings
+    return settings.model_copy(update={"jwt_secret": load_or_create_secret(settings.data_dir)})
+
+
+def write_only_emitter(redis_url: str) -> Any:
+    """What a worker emits through: a write-only Redis manager that reaches every server's clients."""
+    return socketio.AsyncRedisManager(redis_url, write_only=True, redis_options={"client_name": CLIENT_NAME})
+
+
+async def open_context(
+    settings: Settings, clock: SystemClock | None = None, emitter_factory: EmitterFactory = write_only_emitter
+) -> tuple[Context, Callable[[], Awaitable[None]]]:
+    """Open the stores and build a Context; returns it with the coroutine that closes everything.
+
+    The server passes an emitter factory that builds its Socket.IO server on the Redis URL;
+    workers get a write-only Redis manager, which reaches every server's clients."""
+    clock = clock or SystemClock()
+    store: OpenStore = await open_store(settings)
+    redis: OpenRedis = await open_redis(settings)
+    db = cast(Database, store.db)
+    ctx = Context(
+        settings=settings,
+        db=db,
+        redis=redis.client,
+        realtime=Realtime(emitter_factory(redis.url)),
+        queue=Queue(redis.client, db, clock),
+        clock=clock,
+    )
+
+    async def close() -> None:
+        await redis.close()
+        await store.close()
+
+    return ctx, close
