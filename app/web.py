@@ -15,10 +15,11 @@ from app.worker import build_worker
 from config.settings import Settings
 from handlers import accounts, assignments, chat, classes, demo, notifications, presence, rooms, sessions, tutors
 from server import queue
-from server.area import Area, ensure_indexes
+from server.area import Area
 from server.clock import SystemClock
 from server.context import Context
 from server.http import CTX_KEY, cors_middleware, error_middleware, json_response
+from server.indexes import ensure_indexes
 from server.openapi import DOCS_HTML, build_openapi
 from server.redis import CLIENT_NAME
 from server.runtime import open_context, resolve_settings

@@ -38,6 +38,7 @@ from server.auth import Principal
 from server.clock import as_utc
 from server.context import Context
 from server.errors import Conflict, Forbidden, NotFound, RuleViolation
+from server.indexes import IndexSpec
 from server.paging import PageQuery, fetch_page, mongo_sort
 from server.realtime import role_room, user_rooms
 
@@ -45,7 +46,7 @@ BOOKINGS = "bookings"
 ASSIGNMENTS = "assignments"
 CALENDARS = "employee_calendars"
 
-INDEXES = [
+INDEXES: list[IndexSpec] = [
     (BOOKINGS, [("bookingCode", 1)], {"unique": True}),
     (BOOKINGS, [("customerId", 1), ("bookingTime", -1)], {}),
     (ASSIGNMENTS, [("employeeId", 1), ("bookingTime", -1)], {}),

@@ -30,10 +30,11 @@ from server.auth import Principal
 from server.clock import as_utc
 from server.context import Context
 from server.documents import find_or_404
-from server.errors import Conflict, Forbidden, RuleViolation
+from server.errors import Conflict, Forbidden, NotFound, RuleViolation
+from server.indexes import IndexSpec
 from server.paging import PageQuery, fetch_page
 
-INDEXES = [
+INDEXES: list[IndexSpec] = [
     (COLLECTION, [("openKey", 1)], {"unique": True, "sparse": True}),
     (COLLECTION, [("requesterId", 1), ("createdAt", -1)], {}),
     (COLLECTION, [("deciderIds", 1), ("createdAt", -1)], {}),
@@ -204,9 +205,12 @@ async def approve_request(ctx: Context, principal: Principal, request_id: str, d
         if cancelled is not None:
             others = [u for u in sessions.participants(cancelled) if u not in (doc["requesterId"], principal.id)]
             await notify(ctx, others, "session.cancelled", params=params, data={"sessionId": session["_id"]})
-    doc = await ctx.db[COLLECTION].find_one_and_update(
+    updated = await ctx.db[COLLECTION].find_one_and_update(
         {"_id": doc["_id"]}, {"$set": {"outcome": outcome}}, return_document=ReturnDocument.AFTER
     )
+    if updated is None:
+        raise NotFound("cancel_request.not_found")
+    doc = updated
     await notify(
         ctx,
         [doc["requesterId"]],

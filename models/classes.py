@@ -33,12 +33,13 @@ from server.auth import Principal
 from server.context import Context
 from server.documents import find_or_404
 from server.errors import Conflict, Forbidden, RuleViolation
+from server.indexes import IndexSpec
 from server.jsonutil import iso
 from server.paging import PageQuery, fetch_page, mongo_sort
 from server.realtime import user_rooms
 
 COLLECTION = "classes"
-INDEXES = [
+INDEXES: list[IndexSpec] = [
     (COLLECTION, [("tutorId", 1), ("createdAt", -1)], {}),
     (COLLECTION, [("studentIds", 1)], {}),
     (COLLECTION, [("subjectKey", 1)], {}),

@@ -25,6 +25,7 @@ from models.users import ids_with_role
 from server.context import Context
 from server.errors import NotFound
 from server.i18n import translate
+from server.indexes import IndexSpec
 from server.paging import PageQuery, fetch_page
 from server.queue import Job
 from server.realtime import user_room
@@ -33,7 +34,7 @@ log = logging.getLogger(__name__)
 
 COLLECTION = "notifications"
 JOB_TYPE = "notify"
-INDEXES = [
+INDEXES: list[IndexSpec] = [
     (COLLECTION, [("userId", 1), ("createdAt", -1)], {}),
     (COLLECTION, [("userId", 1), ("read", 1)], {}),
 ]

@@ -37,6 +37,7 @@ from server.clock import as_utc, to_millis
 from server.context import Context
 from server.documents import find_or_404
 from server.errors import Conflict, Forbidden, RuleViolation
+from server.indexes import IndexSpec
 from server.jsonutil import iso
 from server.paging import PageQuery, fetch_page, mongo_sort
 from server.queue import Job
@@ -50,7 +51,7 @@ READ_ALL_ROLES = ("MANAGEMENT", "ADMIN")
 MIN_DURATION, MAX_DURATION = 15, 8 * 60
 MAX_ADVANCE = timedelta(days=366)
 
-INDEXES = [
+INDEXES: list[IndexSpec] = [
     (COLLECTION, [("tutorId", 1), ("startTime", 1)], {}),
     (COLLECTION, [("studentIds", 1), ("startTime", 1)], {}),
     (COLLECTION, [("classId", 1), ("startTime", 1)], {}),

@@ -24,9 +24,10 @@ from models.tutor_profiles import profile
 from models.users import COLLECTION as USERS
 from server.context import Context
 from server.errors import NotFound
+from server.indexes import IndexSpec
 from server.paging import PageQuery, mongo_sort
 
-INDEXES = [
+INDEXES: list[IndexSpec] = [
     (USERS, [("role", 1), ("subjectKeys", 1)], {}),
     (USERS, [("role", 1), ("rating", -1)], {}),
 ]

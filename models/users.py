@@ -15,6 +15,7 @@ from models.tutor_profiles import profile_fields
 from server.context import Context
 from server.documents import find_or_404
 from server.errors import BadCredentials, Conflict
+from server.indexes import IndexSpec
 from server.passwords import hash_password, verify_password
 from server.ratelimit import take
 
@@ -24,7 +25,7 @@ COLLECTION = "users"
 PUBLIC_ROLES = ("STUDENT", "TUTOR", "CUSTOMER")
 Role = Literal["STUDENT", "TUTOR", "MANAGEMENT", "CUSTOMER", "EMPLOYEE", "ADMIN"]
 
-INDEXES = [
+INDEXES: list[IndexSpec] = [
     (COLLECTION, [("usernameKey", 1)], {"unique": True}),
     (COLLECTION, [("email", 1)], {"unique": True}),
     (COLLECTION, [("employeeId", 1)], {"unique": True, "sparse": True}),

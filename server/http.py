@@ -234,7 +234,7 @@ def cors_middleware(origins: list[str]) -> Any:
             response.headers["Access-Control-Max-Age"] = "600"
         else:
             response = await handler(request)
-        if allowed:
+        if allowed and origin is not None:
             response.headers["Access-Control-Allow-Origin"] = origin
             response.headers["Vary"] = "Origin"
         return response

@@ -144,7 +144,8 @@ class Worker:
         if retry is not None:
             pipe.zadd(DELAYED_SET, {retry.encode(): retry.process_at})
         if dead is not None:
-            pipe.xadd(DEAD_STREAM, dead, maxlen=100_000, approximate=True)
+            fields: dict[Any, Any] = dict(dead)
+            pipe.xadd(DEAD_STREAM, fields, maxlen=100_000, approximate=True)
         pipe.xack(JOBS_STREAM, GROUP, entry_id)
         pipe.xdel(JOBS_STREAM, entry_id)
         await pipe.execute()
