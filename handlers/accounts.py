@@ -9,6 +9,7 @@ from models import tokens, users
 from server.area import Area
 from server.context import Context
 from server.http import Call, Reply, Routes
+from server.roles import Role
 
 routes = Routes(tag="accounts")
 
@@ -58,7 +59,9 @@ async def me(call: Call) -> Reply:
     return Reply(users.public_user(await users.get_user(call.ctx, call.user.id)), "auth.me")
 
 
-@routes.post("/admin/users", roles=("ADMIN",), body=users.NewUser, status=201, summary="Create an account of any role")
+@routes.post(
+    "/admin/users", roles=(Role.ADMIN,), body=users.NewUser, status=201, summary="Create an account of any role"
+)
 async def create_user(call: Call) -> Reply:
     return Reply(await users.create_user(call.ctx, call.body), "auth.user_created", status=201)
 

@@ -16,6 +16,7 @@ from models import assignments, users
 from server.context import Context
 from server.errors import Conflict
 from server.passwords import hash_password
+from server.roles import Role
 
 DEMO_PASSWORD = "Password123!"
 CUSTOMER_ID = "a1000001-0000-0000-0000-000000000001"
@@ -30,7 +31,7 @@ ACCOUNTS: list[dict[str, Any]] = [
         "email": "john_doe@example.com",
         "fullName": "Nguyễn Văn A",
         "phone": "0901234567",
-        "role": "CUSTOMER",
+        "role": Role.CUSTOMER,
     },
     {
         "id": EMPLOYEE_USER_ID,
@@ -38,7 +39,7 @@ ACCOUNTS: list[dict[str, Any]] = [
         "email": "jane_smith@example.com",
         "fullName": "Trần Thị B",
         "phone": "0912345678",
-        "role": "EMPLOYEE",
+        "role": Role.EMPLOYEE,
         "employeeId": EMPLOYEE_ID,
     },
     {
@@ -47,7 +48,7 @@ ACCOUNTS: list[dict[str, Any]] = [
         "email": "admin_1@example.com",
         "fullName": "Quản trị viên",
         "phone": "0987654321",
-        "role": "ADMIN",
+        "role": Role.ADMIN,
     },
 ]
 

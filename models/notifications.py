@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
@@ -157,8 +158,6 @@ class Announcement(BaseModel):
     @model_validator(mode="after")
     def _audience(self) -> Announcement:
         if not self.userIds and not self.role:
-            from pydantic_core import PydanticCustomError
-
             raise PydanticCustomError("notification.audience_required", "userIds or role is required")
         return self
 

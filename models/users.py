@@ -18,12 +18,11 @@ from server.errors import BadCredentials, Conflict
 from server.indexes import IndexSpec
 from server.passwords import hash_password, verify_password
 from server.ratelimit import take
+from server.roles import Role
 
 log = logging.getLogger(__name__)
 
 COLLECTION = "users"
-PUBLIC_ROLES = ("STUDENT", "TUTOR", "CUSTOMER")
-Role = Literal["STUDENT", "TUTOR", "MANAGEMENT", "CUSTOMER", "EMPLOYEE", "ADMIN"]
 
 INDEXES: list[IndexSpec] = [
     (COLLECTION, [("usernameKey", 1)], {"unique": True}),
@@ -54,7 +53,7 @@ class NewUser(BaseModel):
 
 
 class Registration(NewUser):
-    role: Literal["STUDENT", "TUTOR", "CUSTOMER"]
+    role: Literal[Role.STUDENT, Role.TUTOR, Role.CUSTOMER]
 
 
 class Credentials(BaseModel):
@@ -73,9 +72,9 @@ def public_user(doc: dict[str, Any]) -> dict[str, Any]:
         "role": doc["role"],
         "createdAt": doc["createdAt"],
     }
-    if doc["role"] == "EMPLOYEE":
+    if doc["role"] == Role.EMPLOYEE:
         user["employeeId"] = doc.get("employeeId")
-    if doc["role"] == "TUTOR":
+    if doc["role"] == Role.TUTOR:
         user.update(profile_fields(doc))
     return user
 
@@ -100,7 +99,7 @@ async def create_user(
         "createdAt": ctx.clock.now(),
         **(extra or {}),
     }
-    if data.role == "EMPLOYEE":
+    if data.role == Role.EMPLOYEE:
         doc["employeeId"] = employee_id or str(uuid.uuid4())
     try:
         await ctx.db[COLLECTION].insert_one(doc)
@@ -158,7 +157,7 @@ async def ensure_bootstrap_admin(ctx: Context) -> None:
         email=f"{name.lower()}@localhost.localdomain",
         password=password,
         fullName="Administrator",
-        role="ADMIN",
+        role=Role.ADMIN,
     )
     try:
         await create_user(ctx, admin)
