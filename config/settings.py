@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     presence_refresh_seconds: float = Field(20.0, gt=0)  # how often each process refreshes its connections
 
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"  # json: one JSON object per line
+    metrics_token: str = ""  # when set, GET /metrics wants `Authorization: Bearer <token>`
 
     @property
     def cors_origin_list(self) -> list[str]:

@@ -16,8 +16,10 @@ routes = Routes(tag="accounts")
 
 @asynccontextmanager
 async def bootstrap_admin(ctx: Context) -> AsyncIterator[None]:
-    """At start, make sure an ADMIN exists (ADMIN_PASSWORD, or a generated one)."""
+    """At start, make sure an ADMIN exists (ADMIN_PASSWORD, or a generated one), and that every
+    account has its name search key."""
     await users.ensure_bootstrap_admin(ctx)
+    await users.backfill_name_keys(ctx)
     yield
 
 

@@ -17,6 +17,7 @@ from server.context import Context
 from server.errors import Conflict
 from server.passwords import hash_password
 from server.roles import Role
+from server.text import search_key
 
 DEMO_PASSWORD = "Password123!"
 CUSTOMER_ID = "a1000001-0000-0000-0000-000000000001"
@@ -71,6 +72,7 @@ async def ensure_demo_accounts(ctx: Context) -> list[dict[str, Any]]:
                 "usernameKey": spec["username"].lower(),
                 "email": spec["email"],
                 "fullName": spec["fullName"],
+                "nameKey": search_key(spec["fullName"]),
                 "phone": spec["phone"],
                 "role": spec["role"],
                 "passwordHash": await hash_password(ctx.settings, DEMO_PASSWORD),

@@ -28,9 +28,11 @@ from server.errors import NotFound
 from server.indexes import IndexSpec
 from server.paging import PageQuery, mongo_sort
 from server.roles import Role
+from server.text import search_key
 
 INDEXES: list[IndexSpec] = [
     (USERS, [("role", 1), ("subjectKeys", 1)], {}),
+    (USERS, [("role", 1), ("nameKey", 1)], {}),
     (USERS, [("role", 1), ("rating", -1)], {}),
 ]
 
@@ -140,7 +142,7 @@ async def prior_mean(ctx: Context) -> float:
 async def search(ctx: Context, query: TutorQuery) -> tuple[list[dict[str, Any]], int]:
     where: dict[str, Any] = {"role": Role.TUTOR}
     if query.q and query.q.strip():
-        where["fullName"] = {"$regex": re.escape(query.q.strip()), "$options": "i"}
+        where["nameKey"] = {"$regex": re.escape(search_key(query.q))}
     if query.subject and query.subject.strip():
         where["subjectKeys"] = query.subject.strip().casefold()
     if query.minRating:  # a tutor without reviews has no average: only a 0 minimum keeps them

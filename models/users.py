@@ -19,6 +19,7 @@ from server.indexes import IndexSpec
 from server.passwords import hash_password, verify_password
 from server.ratelimit import take
 from server.roles import Role
+from server.text import search_key
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,7 @@ async def create_user(
         "email": data.email,
         "passwordHash": await hash_password(ctx.settings, data.password),
         "fullName": data.fullName,
+        "nameKey": search_key(data.fullName),  # tutor search by name ignores case and diacritics
         "phone": data.phone,
         "role": data.role,
         "createdAt": ctx.clock.now(),
@@ -167,3 +169,15 @@ async def ensure_bootstrap_admin(ctx: Context) -> None:
         log.info("bootstrap admin %r created", name)
     else:
         log.warning("bootstrap admin %r created with password %r (set ADMIN_PASSWORD to choose it)", name, password)
+
+
+async def backfill_name_keys(ctx: Context, batch: int = 500) -> int:
+    """Give accounts created before name search folded diacritics their `nameKey` (once, at start)."""
+    done = 0
+    while True:
+        docs = await ctx.db[COLLECTION].find({"nameKey": {"$exists": False}}, {"fullName": 1}).to_list(batch)
+        for doc in docs:
+            await ctx.db[COLLECTION].update_one({"_id": doc["_id"]}, {"$set": {"nameKey": search_key(doc["fullName"])}})
+        done += len(docs)
+        if len(docs) < batch:
+            return done

@@ -43,4 +43,5 @@ async def take(
     window_ms = max(1, int(window_seconds * 1000))
     wait_ms = int(await eval_script(ctx.redis, _TAKE, [KEY_PREFIX + key], now_ms, window_ms, limit, uuid.uuid4().hex))
     if wait_ms > 0:
+        ctx.metrics.rate_limited.labels(key.split(":", 1)[0]).inc()
         raise RateLimited(message_key, retryAfter=math.ceil(wait_ms / 1000))
