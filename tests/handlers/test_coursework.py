@@ -284,3 +284,30 @@ async def test_coursework_of_a_completed_session_stays_readable(api, clock) -> N
     posted = await api.post(f"/sessions/{session['id']}/materials", {"title": "Tổng kết"}, token=teacher.token)
     assert posted.status == 201
     assert (await api.get(f"/sessions/{session['id']}/materials", token=student.token)).data == [posted.data]
+
+
+async def test_openapi_documents_the_learning_routes(api) -> None:
+    paths = (await api.get("/api/openapi.json")).body["paths"]
+    bodies = {
+        ("/sessions/{sessionId}/materials", "post"): "NewMaterial",
+        ("/sessions/{sessionId}/homework", "post"): "NewHomework",
+        ("/homework/{homeworkId}/submissions", "post"): "NewSubmission",
+        ("/submissions/{submissionId}/grade", "post"): "Grade",
+        ("/sessions/{sessionId}/evaluations", "post"): "NewEvaluation",
+        ("/progress", "post"): "NewProgress",
+    }
+    for (path, method), model in bodies.items():
+        op = paths["/api/v1" + path][method]
+        assert op["requestBody"]["content"]["application/json"]["schema"] == {"$ref": f"#/components/schemas/{model}"}
+    for path in (
+        "/sessions/{sessionId}/materials",
+        "/sessions/{sessionId}/homework",
+        "/homework/{homeworkId}/submissions",
+        "/tutors/{tutorId}/evaluations",
+        "/students/{studentId}/progress",
+    ):
+        assert {p["name"] for p in paths["/api/v1" + path]["get"]["parameters"] if p["in"] == "query"} >= {
+            "page",
+            "size",
+        }
+    assert "/api/v1/students/{studentId}/progress/stats" in paths
