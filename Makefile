@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test install install-dev clean
+.PHONY: run test lint install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,14 @@ install-dev: $(VENV)/dev.stamp
 run: install
 	$(BIN)/python run.py
 
-test: install-dev
+test: install-dev lint
 	$(BIN)/python -m pytest
+
+# ruff (lint + format check) and mypy, configured in pyproject.toml; `make test` runs them first.
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

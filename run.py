@@ -22,6 +22,7 @@ def serve(settings: Settings, with_workers: bool) -> None:
         port=settings.port,
         print=lambda msg: print(msg.replace("(Press CTRL+C to quit)", "(Ctrl+C to stop)"), flush=True),
         shutdown_timeout=10,
+        access_log=None,  # the app writes its own access log, with the request id (server/http.py)
     )
 
 
@@ -40,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     settings = Settings()
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, settings.log_format)
     command = args.command or "all"
     if command in ("all", "serve"):
         serve(settings, with_workers=command == "all")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -29,10 +30,13 @@ from handlers import (
     tutors,
 )
 from server import queue
-from server.area import Area, ensure_indexes
+from server.area import Area
 from server.clock import SystemClock
 from server.context import Context
+from server.errors import AuthError
 from server.http import CTX_KEY, cors_middleware, error_middleware, json_response
+from server.indexes import ensure_indexes
+from server.metrics import CONTENT_TYPE, loop_lag_probe
 from server.openapi import DOCS_HTML, build_openapi
 from server.redis import CLIENT_NAME
 from server.runtime import open_context, resolve_settings
@@ -107,6 +111,7 @@ async def create_app(
     for area in areas:
         for lifespan in area.lifespans:
             app.cleanup_ctx.append(_bind(lifespan, ctx))
+    app.cleanup_ctx.append(_bind(lambda ctx: loop_lag_probe(ctx.metrics), ctx))
     if run_workers:
         app.cleanup_ctx.append(_bind(in_process_workers, ctx))
 
@@ -169,6 +174,16 @@ def _install_ops_routes(app: web.Application, openapi: dict[str, Any]) -> None:
     async def docs(request: web.Request) -> web.Response:
         return web.Response(text=DOCS_HTML, content_type="text/html")
 
+    async def metrics(request: web.Request) -> web.Response:
+        ctx = request.app[CTX_KEY]
+        token = ctx.settings.metrics_token
+        if token and not hmac.compare_digest(request.headers.get("Authorization", ""), f"Bearer {token}"):
+            return json_response(AuthError.missing().body, 401)
+        with contextlib.suppress(Exception):  # queue depth is best effort: Redis may be down
+            ctx.metrics.record_queue(await asyncio.wait_for(ctx.queue.stats(upcoming=0), timeout=2))
+        return web.Response(body=ctx.metrics.exposition(), headers={"Content-Type": CONTENT_TYPE})
+
+    app.router.add_get("/metrics", metrics)
     app.router.add_get("/health", health)
     app.router.add_get("/ready", ready)
     app.router.add_get("/api/openapi.json", openapi_json)

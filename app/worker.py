@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from config.settings import Settings
@@ -31,7 +31,9 @@ def build_worker(ctx: Context, **options: Any) -> Worker:
     return new_worker(ctx, JOBS, **options)
 
 
-async def _run_until_signal(settings: Settings, body: Callable[[Context, asyncio.Event], Awaitable[None]]) -> None:
+async def _run_until_signal(
+    settings: Settings, body: Callable[[Context, asyncio.Event], Coroutine[Any, Any, None]]
+) -> None:
     ctx, close = await open_context(resolve_settings(settings))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

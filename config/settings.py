@@ -6,7 +6,6 @@ case-insensitively), so `PORT=9000 python run.py` works as the README says.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -53,7 +52,7 @@ class Settings(BaseSettings):
     session_cancel_min_notice_minutes: int = Field(120, ge=0)  # no cancel request closer to the start
     tutor_rating_prior_weight: float = Field(10.0, gt=0)  # C of the Bayesian ranking (reviews' worth of prior)
 
-    # Chat and presence (issue 5)
+    # Chat and presence
     chat_rate_limit_messages: int = Field(30, ge=1)  # messages per user per window (REST and socket together)
     chat_rate_limit_window_seconds: float = Field(10.0, gt=0)
     chat_offline_notice_ttl_seconds: int = Field(86400, ge=1)  # longest a "new messages" notice blocks the next
@@ -61,12 +60,9 @@ class Settings(BaseSettings):
     presence_refresh_seconds: float = Field(20.0, gt=0)  # how often each process refreshes its connections
 
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"  # json: one JSON object per line
+    metrics_token: str = ""  # when set, GET /metrics wants `Authorization: Bearer <token>`
 
     @property
     def cors_origin_list(self) -> list[str]:
         return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
-
-
-@lru_cache
-def get_settings() -> Settings:
-    return Settings()

@@ -9,14 +9,17 @@ from models import tokens, users
 from server.area import Area
 from server.context import Context
 from server.http import Call, Reply, Routes
+from server.roles import Role
 
 routes = Routes(tag="accounts")
 
 
 @asynccontextmanager
 async def bootstrap_admin(ctx: Context) -> AsyncIterator[None]:
-    """At start, make sure an ADMIN exists (ADMIN_PASSWORD, or a generated one)."""
+    """At start, make sure an ADMIN exists (ADMIN_PASSWORD, or a generated one), and that every
+    account has its name search key."""
     await users.ensure_bootstrap_admin(ctx)
+    await users.backfill_name_keys(ctx)
     yield
 
 
@@ -58,7 +61,9 @@ async def me(call: Call) -> Reply:
     return Reply(users.public_user(await users.get_user(call.ctx, call.user.id)), "auth.me")
 
 
-@routes.post("/admin/users", roles=("ADMIN",), body=users.NewUser, status=201, summary="Create an account of any role")
+@routes.post(
+    "/admin/users", roles=(Role.ADMIN,), body=users.NewUser, status=201, summary="Create an account of any role"
+)
 async def create_user(call: Call) -> Reply:
     return Reply(await users.create_user(call.ctx, call.body), "auth.user_created", status=201)
 

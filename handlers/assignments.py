@@ -9,10 +9,11 @@ from __future__ import annotations
 from models import assignments
 from server.area import Area
 from server.http import Call, Reply, Routes
+from server.roles import Role
 
 routes = Routes(tag="home services")
 
-EMPLOYEE_API = ("EMPLOYEE", "ADMIN")
+EMPLOYEE_API = (Role.EMPLOYEE, Role.ADMIN)
 
 
 @routes.get(
@@ -59,7 +60,7 @@ async def check_out(call: Call) -> Reply:
 
 @routes.get(
     "/customer/bookings",
-    roles=("CUSTOMER", "ADMIN"),
+    roles=(Role.CUSTOMER, Role.ADMIN),
     query=assignments.BookingQuery,
     summary="Your bookings with their assignments (ADMIN: all, or one customer's)",
 )
@@ -70,7 +71,7 @@ async def customer_bookings(call: Call) -> Reply:
 
 @routes.post(
     "/admin/bookings",
-    roles=("ADMIN",),
+    roles=(Role.ADMIN,),
     body=assignments.NewBooking,
     status=201,
     summary="Create a booking for a customer (a bookingCode like BK62589569 is generated)",
@@ -81,7 +82,7 @@ async def create_booking(call: Call) -> Reply:
 
 @routes.post(
     "/admin/bookings/{bookingId}/assignments",
-    roles=("ADMIN",),
+    roles=(Role.ADMIN,),
     body=assignments.NewAssignment,
     status=201,
     summary="Assign an employee to a booking (notifies the employee)",

@@ -5,12 +5,13 @@ from __future__ import annotations
 from models import classes
 from server.area import Area
 from server.http import Call, Reply, Routes
+from server.roles import Role
 
 routes = Routes(tag="classes")
 
 
 @routes.post(
-    "/classes", roles=("TUTOR",), body=classes.NewClass, status=201, summary="Create a class with a weekly schedule"
+    "/classes", roles=(Role.TUTOR,), body=classes.NewClass, status=201, summary="Create a class with a weekly schedule"
 )
 async def create_class(call: Call) -> Reply:
     return Reply(await classes.create_class(call.ctx, call.user, call.body), "class.created", status=201)
@@ -29,7 +30,7 @@ async def get_class(call: Call) -> Reply:
 
 @routes.post(
     "/classes/{classId}/enroll",
-    roles=("STUDENT",),
+    roles=(Role.STUDENT,),
     status=201,
     summary="Enrol in a class (once, up to capacity); joins its upcoming sessions",
 )
@@ -39,7 +40,7 @@ async def enroll(call: Call) -> Reply:
 
 @routes.post(
     "/classes/{classId}/sessions",
-    roles=("TUTOR", "ADMIN"),
+    roles=(Role.TUTOR, Role.ADMIN),
     status=201,
     summary="Generate the class's sessions from its schedule (idempotent; conflicts reported)",
 )

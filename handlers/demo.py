@@ -5,13 +5,14 @@ from __future__ import annotations
 from models import demo
 from server.area import Area
 from server.http import Call, Reply, Routes
+from server.roles import Role
 
 routes = Routes(tag="demo")
 
 
 @routes.post(
     "/admin/demo-data",
-    roles=("ADMIN",),
+    roles=(Role.ADMIN,),
     summary="Load the demo accounts, booking and assignments (idempotent; resets them)",
 )
 async def load_demo_data(call: Call) -> Reply:

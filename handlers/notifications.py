@@ -5,6 +5,7 @@ from __future__ import annotations
 from models import notifications
 from server.area import Area
 from server.http import Call, Reply, Routes
+from server.roles import Role
 
 routes = Routes(tag="notifications")
 
@@ -33,7 +34,7 @@ async def read_one(call: Call) -> Reply:
 
 @routes.post(
     "/admin/announcements",
-    roles=("ADMIN",),
+    roles=(Role.ADMIN,),
     body=notifications.Announcement,
     status=202,
     summary="Notify users (by id or role), now or at processAt",
@@ -43,7 +44,7 @@ async def announce(call: Call) -> Reply:
     return Reply({"jobId": job_id}, "notification.announcement_queued", status=202)
 
 
-@routes.get("/admin/queue", roles=("ADMIN",), summary="Ready, delayed, pending and dead jobs, and the next delayed")
+@routes.get("/admin/queue", roles=(Role.ADMIN,), summary="Ready, delayed, pending and dead jobs, and the next delayed")
 async def queue(call: Call) -> Reply:
     return Reply(await call.ctx.queue.stats(), "notification.queue_stats")
 

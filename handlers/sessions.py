@@ -5,23 +5,24 @@ from __future__ import annotations
 from models import cancel_requests, sessions
 from server.area import Area
 from server.http import Call, Reply, Routes
+from server.roles import Role
 from server.validation import validate
 
 routes = Routes(tag="sessions")
 
-TUTOR = ("TUTOR", "ADMIN")
+TUTOR = (Role.TUTOR, Role.ADMIN)
 
 
 @routes.post(
     "/sessions",
-    roles=("STUDENT", "TUTOR"),
+    roles=(Role.STUDENT, Role.TUTOR),
     body=sessions.NewSession,
     status=201,
     summary="STUDENT: book a one-on-one session (PENDING); TUTOR: create a group session (CONFIRMED)",
 )
 async def create_session(call: Call) -> Reply:
     fields = call.body.model_dump(exclude_unset=True)
-    if call.user.role == "STUDENT":
+    if call.user.role == Role.STUDENT:
         doc = await sessions.book_session(call.ctx, call.user, validate(sessions.Booking, fields))
         return Reply(doc, "session.booked", status=201)
     doc = await sessions.create_group_session(call.ctx, call.user, validate(sessions.GroupSession, fields))
@@ -63,7 +64,7 @@ async def complete_session(call: Call) -> Reply:
     return Reply(await sessions.complete_session(call.ctx, call.user, call.path("sessionId")), "session.completed")
 
 
-@routes.post("/sessions/{sessionId}/join", roles=("STUDENT",), summary="Join a group session (up to capacity)")
+@routes.post("/sessions/{sessionId}/join", roles=(Role.STUDENT,), summary="Join a group session (up to capacity)")
 async def join_session(call: Call) -> Reply:
     return Reply(await sessions.join_session(call.ctx, call.user, call.path("sessionId")), "session.joined")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from models import tutors
 from server.area import Area
 from server.http import Call, Reply, Routes
+from server.roles import Role
 
 routes = Routes(tag="tutors")
 
@@ -19,7 +20,7 @@ async def search_tutors(call: Call) -> Reply:
     return Reply(items, "tutor.listed", total=total)
 
 
-@routes.put("/tutors/me", roles=("TUTOR",), body=tutors.ProfileUpdate, summary="Set your tutor profile")
+@routes.put("/tutors/me", roles=(Role.TUTOR,), body=tutors.ProfileUpdate, summary="Set your tutor profile")
 async def update_my_profile(call: Call) -> Reply:
     return Reply(await tutors.update_profile(call.ctx, call.user.id, call.body), "tutor.profile_updated")
 

@@ -28,7 +28,6 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from pydantic_core import PydanticCustomError
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
@@ -38,14 +37,17 @@ from server.auth import Principal
 from server.clock import as_utc
 from server.context import Context
 from server.errors import Conflict, Forbidden, NotFound, RuleViolation
+from server.indexes import IndexSpec
 from server.paging import PageQuery, fetch_page, mongo_sort
 from server.realtime import role_room, user_rooms
+from server.roles import Role
+from server.validation import required_text
 
 BOOKINGS = "bookings"
 ASSIGNMENTS = "assignments"
 CALENDARS = "employee_calendars"
 
-INDEXES = [
+INDEXES: list[IndexSpec] = [
     (BOOKINGS, [("bookingCode", 1)], {"unique": True}),
     (BOOKINGS, [("customerId", 1), ("bookingTime", -1)], {}),
     (ASSIGNMENTS, [("employeeId", 1), ("bookingTime", -1)], {}),
@@ -93,10 +95,7 @@ class CancelRequest(BaseModel):
     @field_validator("reason")
     @classmethod
     def _reason_required(cls, value: str | None) -> str:
-        # Missing, null and blank read alike: "Lý do hủy là bắt buộc" (the seed's @NotBlank).
-        if value is None or not value.strip():
-            raise PydanticCustomError("assignment.reason_required", "reason is required")
-        return value.strip()
+        return required_text(value, "assignment.reason_required")
 
 
 class NewBooking(BaseModel):
@@ -294,7 +293,7 @@ def _interval(doc: dict[str, Any]) -> tuple[datetime, datetime]:
 
 
 async def employee_by_employee_id(ctx: Context, employee_id: str) -> dict[str, Any] | None:
-    return await ctx.db[users.COLLECTION].find_one({"employeeId": employee_id, "role": "EMPLOYEE"})
+    return await ctx.db[users.COLLECTION].find_one({"employeeId": employee_id, "role": Role.EMPLOYEE})
 
 
 async def _reserve(ctx: Context, employee_id: str, assignment_id: str, start: datetime, end: datetime) -> None:
@@ -328,7 +327,7 @@ def _new_booking_code() -> str:
 async def create_booking(
     ctx: Context, data: NewBooking, *, booking_id: str | None = None, booking_code: str | None = None
 ) -> dict[str, Any]:
-    customer = await ctx.db[users.COLLECTION].find_one({"_id": data.customerId, "role": "CUSTOMER"})
+    customer = await ctx.db[users.COLLECTION].find_one({"_id": data.customerId, "role": Role.CUSTOMER})
     if customer is None:
         raise NotFound("booking.customer_not_found")
     now = ctx.clock.now()
@@ -514,11 +513,11 @@ async def cancel_assignment(
         ctx,
         None,
         "assignment.cancelled_alert",
-        role="ADMIN",
+        role=Role.ADMIN,
         params={**params, "employeeName": employee.get("fullName") or doc["employeeId"], "reason": request.reason},
         data={**refs, "employeeId": doc["employeeId"], "reason": request.reason, "note": request.note},
     )
-    await _announce(ctx, doc, item, role_room("ADMIN"))
+    await _announce(ctx, doc, item, role_room(Role.ADMIN))
     return item
 
 

@@ -30,23 +30,18 @@ from server.auth import Principal
 from server.clock import as_utc
 from server.context import Context
 from server.documents import find_or_404
-from server.errors import Conflict, Forbidden, RuleViolation
+from server.errors import Conflict, Forbidden, NotFound, RuleViolation
+from server.indexes import IndexSpec
 from server.paging import PageQuery, fetch_page
+from server.roles import Role
+from server.validation import required_text
 
-INDEXES = [
+INDEXES: list[IndexSpec] = [
     (COLLECTION, [("openKey", 1)], {"unique": True, "sparse": True}),
     (COLLECTION, [("requesterId", 1), ("createdAt", -1)], {}),
     (COLLECTION, [("deciderIds", 1), ("createdAt", -1)], {}),
     (COLLECTION, [("sessionId", 1), ("status", 1)], {}),
 ]
-
-
-def _reason_required(value: str | None) -> str:
-    if value is None or not value.strip():
-        from pydantic_core import PydanticCustomError
-
-        raise PydanticCustomError("cancel_request.reason_required", "a reason is required")
-    return value.strip()
 
 
 class NewCancelRequest(BaseModel):
@@ -57,7 +52,7 @@ class NewCancelRequest(BaseModel):
     @field_validator("reason")
     @classmethod
     def _reason(cls, value: str) -> str:
-        return _reason_required(value)
+        return required_text(value, "cancel_request.reason_required")
 
 
 class Decision(BaseModel):
@@ -113,9 +108,9 @@ async def create_request(
 ) -> dict[str, Any]:
     session = await sessions.find_session(ctx, session_id)
     if principal.id == session["tutorId"]:
-        side = "TUTOR"
+        side = Role.TUTOR
     elif principal.id in session["studentIds"]:
-        side = "STUDENT"
+        side = Role.STUDENT
     else:
         raise Forbidden()
     if session["status"] not in sessions.ACTIVE:
@@ -124,12 +119,12 @@ async def create_request(
     notice = ctx.settings.session_cancel_min_notice_minutes
     if as_utc(session["startTime"]) - now < timedelta(minutes=notice):
         raise RuleViolation("cancel_request.too_late", minutes=notice, hours=round(notice / 60, 2))
-    if side == "STUDENT":
+    if side == Role.STUDENT:
         deciders, role = [session["tutorId"]], None
     elif session["type"] == "ONE_ON_ONE":
         deciders, role = list(session["studentIds"]), None
     else:
-        deciders, role = [], "MANAGEMENT"
+        deciders, role = [], Role.MANAGEMENT
     doc = {
         "_id": str(uuid.uuid4()),
         "sessionId": session_id,
@@ -195,7 +190,7 @@ async def _decide(
 async def approve_request(ctx: Context, principal: Principal, request_id: str, decision: Decision) -> dict[str, Any]:
     doc, session = await _decide(ctx, principal, request_id, "APPROVED", decision)
     params = {**sessions.notice_params(session), "reason": decision.reason or "-"}
-    if doc["requesterSide"] == "STUDENT" and session["type"] == "GROUP":
+    if doc["requesterSide"] == Role.STUDENT and session["type"] == "GROUP":
         await sessions.remove_student(ctx, session["_id"], doc["requesterId"])
         outcome = "LEFT_SESSION"
     else:
@@ -204,9 +199,12 @@ async def approve_request(ctx: Context, principal: Principal, request_id: str, d
         if cancelled is not None:
             others = [u for u in sessions.participants(cancelled) if u not in (doc["requesterId"], principal.id)]
             await notify(ctx, others, "session.cancelled", params=params, data={"sessionId": session["_id"]})
-    doc = await ctx.db[COLLECTION].find_one_and_update(
+    updated = await ctx.db[COLLECTION].find_one_and_update(
         {"_id": doc["_id"]}, {"$set": {"outcome": outcome}}, return_document=ReturnDocument.AFTER
     )
+    if updated is None:
+        raise NotFound("cancel_request.not_found")
+    doc = updated
     await notify(
         ctx,
         [doc["requesterId"]],
@@ -243,8 +241,8 @@ async def list_requests(
     where: dict[str, Any] = {}
     if not principal.is_admin:
         mine: list[dict[str, Any]] = [{"requesterId": principal.id}, {"deciderIds": principal.id}]
-        if principal.role == "MANAGEMENT":
-            mine.append({"deciderRole": "MANAGEMENT"})
+        if principal.role == Role.MANAGEMENT:
+            mine.append({"deciderRole": Role.MANAGEMENT})
         where["$or"] = mine
     if query.status:
         where["status"] = query.status

@@ -42,7 +42,9 @@ from models.users import users_by_ids
 from server.auth import Principal
 from server.clock import as_utc
 from server.context import Context
+from server.documents import find_or_404
 from server.errors import Conflict, Forbidden, NotFound, RuleViolation
+from server.indexes import IndexSpec
 from server.paging import PageQuery, fetch_page
 from server.ratelimit import take
 from server.realtime import user_rooms
@@ -51,7 +53,7 @@ log = logging.getLogger(__name__)
 
 CONVERSATIONS = "conversations"
 MESSAGES = "messages"
-INDEXES = [
+INDEXES: list[IndexSpec] = [
     (CONVERSATIONS, [("directKey", 1)], {"unique": True, "sparse": True}),
     (CONVERSATIONS, [("memberIds", 1), ("lastActivityAt", -1)], {}),
     (MESSAGES, [("conversationId", 1), ("seq", -1)], {}),
@@ -232,8 +234,10 @@ async def create_conversation(
     except DuplicateKeyError:
         if not direct:
             raise
-        doc = await ctx.db[CONVERSATIONS].find_one({"directKey": doc["directKey"]})
-        created = False
+        existing = await ctx.db[CONVERSATIONS].find_one({"directKey": doc["directKey"]})
+        if existing is None:  # the one that won the race was deleted since
+            raise
+        doc, created = existing, False
     return conversation_view(doc, principal.id, users), created
 
 
@@ -335,7 +339,7 @@ async def _number_and_deliver(
         log.warning(
             "chat: seq %s of %s left unused (message %s numbered twice)", seq, conversation_id, reservation["_id"]
         )
-        return message_view(await ctx.db[MESSAGES].find_one({"_id": reservation["_id"]}))
+        return message_view(await find_or_404(ctx.db[MESSAGES], reservation["_id"], "chat.message_not_found"))
     message = message_view(doc)
     await _record_last_message(ctx, message)
     members = conversation["memberIds"]
@@ -363,9 +367,10 @@ async def _replayed(ctx: Context, conversation: dict[str, Any], doc: dict[str, A
         if asyncio.get_running_loop().time() >= deadline:
             raise Conflict("chat.send_in_progress")
         await asyncio.sleep(REPLAY_POLL_SECONDS)
-        doc = await ctx.db[MESSAGES].find_one({"_id": doc["_id"]})
-        if doc is None:
+        again = await ctx.db[MESSAGES].find_one({"_id": doc["_id"]})
+        if again is None:
             raise Conflict("chat.send_in_progress")
+        doc = again
 
 
 async def _record_last_message(ctx: Context, message: dict[str, Any]) -> None:

@@ -33,18 +33,19 @@ from server.auth import Principal
 from server.context import Context
 from server.documents import find_or_404
 from server.errors import Conflict, Forbidden, RuleViolation
+from server.indexes import IndexSpec
 from server.jsonutil import iso
 from server.paging import PageQuery, fetch_page, mongo_sort
 from server.realtime import user_rooms
+from server.roles import OVERSEERS
 
 COLLECTION = "classes"
-INDEXES = [
+INDEXES: list[IndexSpec] = [
     (COLLECTION, [("tutorId", 1), ("createdAt", -1)], {}),
     (COLLECTION, [("studentIds", 1)], {}),
     (COLLECTION, [("subjectKey", 1)], {}),
 ]
 MAX_SPAN_DAYS = 366
-READ_ALL_ROLES = ("MANAGEMENT", "ADMIN")
 SORTS = {"createdAt": "createdAt", "startDate": "startDate", "title": "title"}
 DEFAULT_ORDER = [("createdAt", -1), ("_id", 1)]
 
@@ -122,7 +123,7 @@ def render(doc: dict[str, Any], viewer: Principal | None = None) -> dict[str, An
     }
     if viewer is not None:
         view["enrolled"] = viewer.id in doc["studentIds"]
-        if viewer.role in READ_ALL_ROLES or viewer.id == doc["tutorId"]:
+        if viewer.role in OVERSEERS or viewer.id == doc["tutorId"]:
             view["studentIds"] = list(doc["studentIds"])
     return view
 
@@ -336,5 +337,5 @@ async def may_watch(ctx: Context, principal: Principal, class_id: str) -> bool:
     """The `room:join` check for `class:<id>`: its tutor, its students, MANAGEMENT and ADMIN."""
     doc = await ctx.db[COLLECTION].find_one({"_id": class_id}, {"tutorId": 1, "studentIds": 1})
     return doc is not None and (
-        principal.role in READ_ALL_ROLES or principal.id == doc["tutorId"] or principal.id in doc["studentIds"]
+        principal.role in OVERSEERS or principal.id == doc["tutorId"] or principal.id in doc["studentIds"]
     )

@@ -16,6 +16,8 @@ from models import assignments, users
 from server.context import Context
 from server.errors import Conflict
 from server.passwords import hash_password
+from server.roles import Role
+from server.text import search_key
 
 DEMO_PASSWORD = "Password123!"
 CUSTOMER_ID = "a1000001-0000-0000-0000-000000000001"
@@ -30,7 +32,7 @@ ACCOUNTS: list[dict[str, Any]] = [
         "email": "john_doe@example.com",
         "fullName": "Nguyễn Văn A",
         "phone": "0901234567",
-        "role": "CUSTOMER",
+        "role": Role.CUSTOMER,
     },
     {
         "id": EMPLOYEE_USER_ID,
@@ -38,7 +40,7 @@ ACCOUNTS: list[dict[str, Any]] = [
         "email": "jane_smith@example.com",
         "fullName": "Trần Thị B",
         "phone": "0912345678",
-        "role": "EMPLOYEE",
+        "role": Role.EMPLOYEE,
         "employeeId": EMPLOYEE_ID,
     },
     {
@@ -47,7 +49,7 @@ ACCOUNTS: list[dict[str, Any]] = [
         "email": "admin_1@example.com",
         "fullName": "Quản trị viên",
         "phone": "0987654321",
-        "role": "ADMIN",
+        "role": Role.ADMIN,
     },
 ]
 
@@ -70,6 +72,7 @@ async def ensure_demo_accounts(ctx: Context) -> list[dict[str, Any]]:
                 "usernameKey": spec["username"].lower(),
                 "email": spec["email"],
                 "fullName": spec["fullName"],
+                "nameKey": search_key(spec["fullName"]),
                 "phone": spec["phone"],
                 "role": spec["role"],
                 "passwordHash": await hash_password(ctx.settings, DEMO_PASSWORD),

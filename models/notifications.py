@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
@@ -25,6 +26,7 @@ from models.users import ids_with_role
 from server.context import Context
 from server.errors import NotFound
 from server.i18n import translate
+from server.indexes import IndexSpec
 from server.paging import PageQuery, fetch_page
 from server.queue import Job
 from server.realtime import user_room
@@ -33,7 +35,7 @@ log = logging.getLogger(__name__)
 
 COLLECTION = "notifications"
 JOB_TYPE = "notify"
-INDEXES = [
+INDEXES: list[IndexSpec] = [
     (COLLECTION, [("userId", 1), ("createdAt", -1)], {}),
     (COLLECTION, [("userId", 1), ("read", 1)], {}),
 ]
@@ -156,8 +158,6 @@ class Announcement(BaseModel):
     @model_validator(mode="after")
     def _audience(self) -> Announcement:
         if not self.userIds and not self.role:
-            from pydantic_core import PydanticCustomError
-
             raise PydanticCustomError("notification.audience_required", "userIds or role is required")
         return self
 

@@ -30,6 +30,7 @@ from typing import Any
 
 from server.clock import epoch_millis
 from server.context import Context
+from server.redis import eval_script
 
 CONNS_PREFIX = "presence:conns:"
 EXPIRY_KEY = "presence:expiry"
@@ -149,8 +150,8 @@ async def connect(ctx: Context, user_id: str, sid: str) -> Change | None:
     """Register a live connection; a Change when the user just came online."""
     now = epoch_millis(ctx.clock.now())
     ttl = _ttl_ms(ctx)
-    went_online = await ctx.redis.eval(
-        _CONNECT, 2, CONNS_PREFIX + user_id, EXPIRY_KEY, sid, now, now + ttl, _member(user_id, sid), ttl
+    went_online = await eval_script(
+        ctx.redis, _CONNECT, [CONNS_PREFIX + user_id, EXPIRY_KEY], sid, now, now + ttl, _member(user_id, sid), ttl
     )
     return Change(user_id, True) if int(went_online) else None
 
@@ -158,12 +159,10 @@ async def connect(ctx: Context, user_id: str, sid: str) -> Change | None:
 async def disconnect(ctx: Context, user_id: str, sid: str) -> Change | None:
     """Remove a closed connection; a Change when it was the user's last one."""
     now = ctx.clock.now()
-    went_offline = await ctx.redis.eval(
+    went_offline = await eval_script(
+        ctx.redis,
         _DISCONNECT,
-        3,
-        CONNS_PREFIX + user_id,
-        EXPIRY_KEY,
-        LAST_SEEN_KEY,
+        [CONNS_PREFIX + user_id, EXPIRY_KEY, LAST_SEEN_KEY],
         sid,
         _member(user_id, sid),
         epoch_millis(now),
@@ -181,16 +180,22 @@ async def refresh(ctx: Context, connections: Iterable[tuple[str, str]]) -> list[
         return []
     now = epoch_millis(ctx.clock.now())
     ttl = _ttl_ms(ctx)
-    missing = await ctx.redis.eval(_REFRESH, 1, EXPIRY_KEY, now, now + ttl, ttl, CONNS_PREFIX, *pairs)
-    return [tuple(m.split("|", 1)) for m in missing]  # type: ignore[misc]
+    missing = await eval_script(ctx.redis, _REFRESH, [EXPIRY_KEY], now, now + ttl, ttl, CONNS_PREFIX, *pairs)
+    return [(user, sid) for user, _, sid in (m.partition("|") for m in missing)]
 
 
 async def sweep(ctx: Context) -> list[Change]:
     """Expire connections nobody refreshed (their process died); the users now offline."""
     changes: list[Change] = []
     while True:
-        gone = await ctx.redis.eval(
-            _SWEEP, 2, EXPIRY_KEY, LAST_SEEN_KEY, epoch_millis(ctx.clock.now()), SWEEP_BATCH, _ttl_ms(ctx), CONNS_PREFIX
+        gone = await eval_script(
+            ctx.redis,
+            _SWEEP,
+            [EXPIRY_KEY, LAST_SEEN_KEY],
+            epoch_millis(ctx.clock.now()),
+            SWEEP_BATCH,
+            _ttl_ms(ctx),
+            CONNS_PREFIX,
         )
         changes.extend(Change(gone[i], False, _moment(gone[i + 1])) for i in range(0, len(gone), 2))
         if len(gone) < 2 * SWEEP_BATCH:
@@ -222,7 +227,14 @@ async def offline_once(ctx: Context, user_ids: list[str], marker_prefix: str, ma
     if not user_ids:
         return []
     return list(
-        await ctx.redis.eval(
-            _OFFLINE_ONCE, 0, epoch_millis(ctx.clock.now()), marker_ttl_seconds, marker_prefix, CONNS_PREFIX, *user_ids
+        await eval_script(
+            ctx.redis,
+            _OFFLINE_ONCE,
+            [],
+            epoch_millis(ctx.clock.now()),
+            marker_ttl_seconds,
+            marker_prefix,
+            CONNS_PREFIX,
+            *user_ids,
         )
     )

@@ -37,20 +37,21 @@ from server.clock import as_utc, to_millis
 from server.context import Context
 from server.documents import find_or_404
 from server.errors import Conflict, Forbidden, RuleViolation
+from server.indexes import IndexSpec
 from server.jsonutil import iso
 from server.paging import PageQuery, fetch_page, mongo_sort
 from server.queue import Job
 from server.realtime import user_rooms
+from server.roles import OVERSEERS
 
 COLLECTION = "sessions"
 REMINDER_JOB = "session.reminder"
 ACTIVE = ("PENDING", "CONFIRMED")
 STATUSES = ("PENDING", "CONFIRMED", "REJECTED", "CANCELLED", "COMPLETED")
-READ_ALL_ROLES = ("MANAGEMENT", "ADMIN")
 MIN_DURATION, MAX_DURATION = 15, 8 * 60
 MAX_ADVANCE = timedelta(days=366)
 
-INDEXES = [
+INDEXES: list[IndexSpec] = [
     (COLLECTION, [("tutorId", 1), ("startTime", 1)], {}),
     (COLLECTION, [("studentIds", 1), ("startTime", 1)], {}),
     (COLLECTION, [("classId", 1), ("startTime", 1)], {}),
@@ -154,7 +155,7 @@ def is_participant(principal: Principal, doc: dict[str, Any]) -> bool:
 
 
 def may_view(principal: Principal, doc: dict[str, Any]) -> bool:
-    return principal.role in READ_ALL_ROLES or is_participant(principal, doc)
+    return principal.role in OVERSEERS or is_participant(principal, doc)
 
 
 async def announce(ctx: Context, doc: dict[str, Any], *also: str) -> None:
@@ -309,7 +310,7 @@ async def list_sessions(ctx: Context, principal: Principal, query: SessionQuery)
     where: dict[str, Any] = {}
     if query.open:
         where.update({"type": "GROUP", "classId": None, "status": "CONFIRMED", "startTime": {"$gt": ctx.clock.now()}})
-    elif principal.role not in READ_ALL_ROLES:
+    elif principal.role not in OVERSEERS:
         where["$or"] = [{"tutorId": principal.id}, {"studentIds": principal.id}]
     if query.status:
         where["status"] = query.status

@@ -21,9 +21,10 @@ from models.users import get_user, public_user
 from server.auth import Principal, issue_access_token, revoke_access_token, revoke_family
 from server.context import Context
 from server.errors import AuthError
+from server.indexes import IndexSpec
 
 COLLECTION = "refresh_tokens"
-INDEXES = [
+INDEXES: list[IndexSpec] = [
     (COLLECTION, [("family", 1)], {}),
     # Housekeeping: MongoDB drops a token a day after it expires by the wall clock. Validity itself
     # is the `expiresAt` condition against ctx.clock, so a fake clock never races the TTL monitor.

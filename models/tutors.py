@@ -18,16 +18,21 @@ import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 from pymongo import ReturnDocument
 
 from models.tutor_profiles import profile
 from models.users import COLLECTION as USERS
 from server.context import Context
 from server.errors import NotFound
+from server.indexes import IndexSpec
 from server.paging import PageQuery, mongo_sort
+from server.roles import Role
+from server.text import search_key
 
-INDEXES = [
+INDEXES: list[IndexSpec] = [
     (USERS, [("role", 1), ("subjectKeys", 1)], {}),
+    (USERS, [("role", 1), ("nameKey", 1)], {}),
     (USERS, [("role", 1), ("rating", -1)], {}),
 ]
 
@@ -57,8 +62,6 @@ class ProfileUpdate(BaseModel):
         for subject in value:
             subject = subject.strip()
             if not subject or len(subject) > 100:
-                from pydantic_core import PydanticCustomError
-
                 raise PydanticCustomError("tutor.invalid_subject", "invalid subject")
             seen.setdefault(subject.casefold(), subject)  # one entry per subject, whatever the case
         return list(seen.values())
@@ -71,7 +74,7 @@ class TutorQuery(PageQuery):
 
 
 async def get_tutor_doc(ctx: Context, tutor_id: str) -> dict[str, Any]:
-    doc = await ctx.db[USERS].find_one({"_id": tutor_id, "role": "TUTOR"})
+    doc = await ctx.db[USERS].find_one({"_id": tutor_id, "role": Role.TUTOR})
     if doc is None:
         raise NotFound("tutor.not_found")
     return doc
@@ -83,7 +86,7 @@ async def get_profile(ctx: Context, tutor_id: str) -> dict[str, Any]:
 
 async def update_profile(ctx: Context, tutor_id: str, update: ProfileUpdate) -> dict[str, Any]:
     doc = await ctx.db[USERS].find_one_and_update(
-        {"_id": tutor_id, "role": "TUTOR"},
+        {"_id": tutor_id, "role": Role.TUTOR},
         {
             "$set": {
                 "subjects": update.subjects,
@@ -107,7 +110,7 @@ async def record_rating(ctx: Context, tutor_id: str, stars: int) -> dict[str, An
     still those it was computed from, so concurrent reviews can never leave a stale average (the
     last writer's condition is the one that holds)."""
     doc = await ctx.db[USERS].find_one_and_update(
-        {"_id": tutor_id, "role": "TUTOR"},
+        {"_id": tutor_id, "role": Role.TUTOR},
         {"$inc": {"ratingSum": stars, "ratingCount": 1}},
         return_document=ReturnDocument.AFTER,
     )
@@ -121,14 +124,14 @@ async def record_rating(ctx: Context, tutor_id: str, stars: int) -> dict[str, An
 
 
 async def count_completed_session(ctx: Context, tutor_id: str) -> None:
-    await ctx.db[USERS].update_one({"_id": tutor_id, "role": "TUTOR"}, {"$inc": {"totalSessions": 1}})
+    await ctx.db[USERS].update_one({"_id": tutor_id, "role": Role.TUTOR}, {"$inc": {"totalSessions": 1}})
 
 
 async def prior_mean(ctx: Context) -> float:
     """m: the mean of every review of every tutor (0 while there are none)."""
     cursor = await ctx.db[USERS].aggregate(
         [
-            {"$match": {"role": "TUTOR", "ratingCount": {"$gt": 0}}},
+            {"$match": {"role": Role.TUTOR, "ratingCount": {"$gt": 0}}},
             {"$group": {"_id": None, "sum": {"$sum": "$ratingSum"}, "count": {"$sum": "$ratingCount"}}},
         ]
     )
@@ -137,9 +140,9 @@ async def prior_mean(ctx: Context) -> float:
 
 
 async def search(ctx: Context, query: TutorQuery) -> tuple[list[dict[str, Any]], int]:
-    where: dict[str, Any] = {"role": "TUTOR"}
+    where: dict[str, Any] = {"role": Role.TUTOR}
     if query.q and query.q.strip():
-        where["fullName"] = {"$regex": re.escape(query.q.strip()), "$options": "i"}
+        where["nameKey"] = {"$regex": re.escape(search_key(query.q))}
     if query.subject and query.subject.strip():
         where["subjectKeys"] = query.subject.strip().casefold()
     if query.minRating:  # a tutor without reviews has no average: only a 0 minimum keeps them

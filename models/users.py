@@ -15,16 +15,17 @@ from models.tutor_profiles import profile_fields
 from server.context import Context
 from server.documents import find_or_404
 from server.errors import BadCredentials, Conflict
+from server.indexes import IndexSpec
 from server.passwords import hash_password, verify_password
 from server.ratelimit import take
+from server.roles import Role
+from server.text import search_key
 
 log = logging.getLogger(__name__)
 
 COLLECTION = "users"
-PUBLIC_ROLES = ("STUDENT", "TUTOR", "CUSTOMER")
-Role = Literal["STUDENT", "TUTOR", "MANAGEMENT", "CUSTOMER", "EMPLOYEE", "ADMIN"]
 
-INDEXES = [
+INDEXES: list[IndexSpec] = [
     (COLLECTION, [("usernameKey", 1)], {"unique": True}),
     (COLLECTION, [("email", 1)], {"unique": True}),
     (COLLECTION, [("employeeId", 1)], {"unique": True, "sparse": True}),
@@ -53,7 +54,7 @@ class NewUser(BaseModel):
 
 
 class Registration(NewUser):
-    role: Literal["STUDENT", "TUTOR", "CUSTOMER"]
+    role: Literal[Role.STUDENT, Role.TUTOR, Role.CUSTOMER]
 
 
 class Credentials(BaseModel):
@@ -72,9 +73,9 @@ def public_user(doc: dict[str, Any]) -> dict[str, Any]:
         "role": doc["role"],
         "createdAt": doc["createdAt"],
     }
-    if doc["role"] == "EMPLOYEE":
+    if doc["role"] == Role.EMPLOYEE:
         user["employeeId"] = doc.get("employeeId")
-    if doc["role"] == "TUTOR":
+    if doc["role"] == Role.TUTOR:
         user.update(profile_fields(doc))
     return user
 
@@ -94,12 +95,13 @@ async def create_user(
         "email": data.email,
         "passwordHash": await hash_password(ctx.settings, data.password),
         "fullName": data.fullName,
+        "nameKey": search_key(data.fullName),  # tutor search by name ignores case and diacritics
         "phone": data.phone,
         "role": data.role,
         "createdAt": ctx.clock.now(),
         **(extra or {}),
     }
-    if data.role == "EMPLOYEE":
+    if data.role == Role.EMPLOYEE:
         doc["employeeId"] = employee_id or str(uuid.uuid4())
     try:
         await ctx.db[COLLECTION].insert_one(doc)
@@ -157,7 +159,7 @@ async def ensure_bootstrap_admin(ctx: Context) -> None:
         email=f"{name.lower()}@localhost.localdomain",
         password=password,
         fullName="Administrator",
-        role="ADMIN",
+        role=Role.ADMIN,
     )
     try:
         await create_user(ctx, admin)
@@ -167,3 +169,15 @@ async def ensure_bootstrap_admin(ctx: Context) -> None:
         log.info("bootstrap admin %r created", name)
     else:
         log.warning("bootstrap admin %r created with password %r (set ADMIN_PASSWORD to choose it)", name, password)
+
+
+async def backfill_name_keys(ctx: Context, batch: int = 500) -> int:
+    """Give accounts created before name search folded diacritics their `nameKey` (once, at start)."""
+    done = 0
+    while True:
+        docs = await ctx.db[COLLECTION].find({"nameKey": {"$exists": False}}, {"fullName": 1}).to_list(batch)
+        for doc in docs:
+            await ctx.db[COLLECTION].update_one({"_id": doc["_id"]}, {"$set": {"nameKey": search_key(doc["fullName"])}})
+        done += len(docs)
+        if len(docs) < batch:
+            return done

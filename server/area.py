@@ -19,14 +19,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Any
 
 from server.context import Context
 from server.http import Routes
+from server.indexes import IndexSpec
 from server.realtime import RoomCheck
 from server.sockets import SocketEvents
 
-IndexSpec = tuple[str, list[tuple[str, int]], dict[str, Any]]
 Lifespan = Callable[[Context], AbstractAsyncContextManager[None]]
 
 
@@ -38,8 +37,3 @@ class Area:
     room_checks: Mapping[str, RoomCheck] = field(default_factory=dict)
     indexes: Sequence[IndexSpec] = ()
     lifespans: Sequence[Lifespan] = ()
-
-
-async def ensure_indexes(db: Any, indexes: Sequence[IndexSpec]) -> None:
-    for collection, keys, options in indexes:
-        await db[collection].create_index(keys, **options)

@@ -19,6 +19,7 @@ import jwt
 from config.settings import Settings
 from server.context import Context
 from server.errors import AuthError, Forbidden
+from server.roles import Role
 
 ALGORITHM = "HS256"
 
@@ -28,14 +29,14 @@ class Principal:
     """Who is calling, as proven by an access token."""
 
     id: str
-    role: str
+    role: Role
     jti: str
     family: str
     expires_at: float
 
     @property
     def is_admin(self) -> bool:
-        return self.role == "ADMIN"
+        return self.role == Role.ADMIN
 
 
 def load_or_create_secret(data_dir: Path) -> str:
@@ -89,10 +90,16 @@ async def principal_from_token(ctx: Context, token: str | None) -> Principal:
         raise AuthError.invalid() from None
     if claims.get("type") != "access" or claims["exp"] <= ctx.clock.timestamp():
         raise AuthError.invalid()
+    if claims["role"] not in Role.__members__:
+        raise AuthError.invalid()
     if any(await ctx.redis.mget(_revoked_keys(claims["jti"], claims["fam"]))):
         raise AuthError.invalid()
     return Principal(
-        id=claims["sub"], role=claims["role"], jti=claims["jti"], family=claims["fam"], expires_at=float(claims["exp"])
+        id=claims["sub"],
+        role=Role(claims["role"]),
+        jti=claims["jti"],
+        family=claims["fam"],
+        expires_at=float(claims["exp"]),
     )
 
 

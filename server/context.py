@@ -10,6 +10,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from config.settings import Settings
 from server.clock import SystemClock
+from server.metrics import Metrics
 from server.queue import Queue
 from server.realtime import Realtime
 
@@ -26,3 +27,4 @@ class Context:
     realtime: Realtime
     queue: Queue
     clock: SystemClock
+    metrics: Metrics

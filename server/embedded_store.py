@@ -164,7 +164,7 @@ class EmbeddedStore:
     """Owns the mongomock client, the database handle and the snapshot file."""
 
     def __init__(self, database_name: str, snapshot_path: Path | None) -> None:
-        self._client = mongomock.MongoClient(tz_aware=True)
+        self._client: Any = mongomock.MongoClient(tz_aware=True)
         self.snapshot_path = snapshot_path
         self.dirty = False
         self.db = EmbeddedDatabase(self._client[database_name], self._mark_dirty)

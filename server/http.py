@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -32,10 +33,12 @@ from server.jsonutil import dumps
 from server.validation import validate
 
 log = logging.getLogger(__name__)
+access_log = logging.getLogger("server.access")
 
 CTX_KEY = web.AppKey("ctx", Context)
 REQUEST_ID = web.RequestKey("request_id", str)
 LOCALE = web.RequestKey("locale", str)
+USER_ID = web.RequestKey("user_id", str)
 _NO_DATA = object()
 
 
@@ -174,6 +177,7 @@ def _endpoint(spec: RouteSpec) -> Callable[[web.Request], Awaitable[web.StreamRe
         principal = None
         if not spec.public:
             principal = await principal_from_token(ctx, bearer_token(request.headers.get("Authorization")))
+            request[USER_ID] = principal.id
             if spec.roles:
                 require_role(principal, spec.roles)
         call = Call(request=request, ctx=ctx, principal=principal, locale=locale)
@@ -192,7 +196,9 @@ def _endpoint(spec: RouteSpec) -> Callable[[web.Request], Awaitable[web.StreamRe
 async def error_middleware(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
-    """Every failure becomes the contract's JSON; nothing internal leaks out."""
+    """Every failure becomes the contract's JSON; nothing internal leaks out. Each request is counted
+    (by route template and status) and written to the access log with its request id."""
+    started = time.perf_counter()
     request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex[:16]
     request[REQUEST_ID] = request_id
     locale = request[LOCALE] = locale_of(request)
@@ -213,7 +219,30 @@ async def error_middleware(
         status, body = error_envelope(exc, locale, f"{request_id} ({request.method} {request.path})")
         response = json_response(body, status)
     response.headers["X-Request-Id"] = request_id
+    _account(request, response.status, time.perf_counter() - started)
     return response
+
+
+def _account(request: web.Request, status: int, duration: float) -> None:
+    resource = request.match_info.route.resource
+    route = resource.canonical if resource is not None else "unmatched"
+    metrics = request.app[CTX_KEY].metrics
+    metrics.http_requests.labels(request.method, route, str(status)).inc()
+    metrics.http_latency.labels(request.method, route).observe(duration)
+    access_log.info(
+        "%s %s %s %.1fms",
+        request.method,
+        request.path,
+        status,
+        duration * 1000,
+        extra={
+            "request_id": request.get(REQUEST_ID),
+            "user_id": request.get(USER_ID),
+            "route": route,
+            "status": status,
+            "duration_ms": round(duration * 1000, 2),
+        },
+    )
 
 
 def cors_middleware(origins: list[str]) -> Any:
@@ -234,7 +263,7 @@ def cors_middleware(origins: list[str]) -> Any:
             response.headers["Access-Control-Max-Age"] = "600"
         else:
             response = await handler(request)
-        if allowed:
+        if allowed and origin is not None:
             response.headers["Access-Control-Allow-Origin"] = origin
             response.headers["Vary"] = "Origin"
         return response

@@ -25,6 +25,8 @@ import redis.asyncio as aioredis
 import redis.exceptions
 
 from server.clock import SystemClock, epoch_millis
+from server.indexes import IndexSpec
+from server.redis import eval_script
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +38,7 @@ GROUP = "workers"
 # XDEL'ed, so the stream's length is the backlog itself.
 STREAM_MAXLEN = 1_000_000
 OUTBOX = "outbox"
-INDEXES: list[tuple[str, list[tuple[str, int]], dict[str, Any]]] = [(OUTBOX, [("processAt", 1)], {})]
+INDEXES: list[IndexSpec] = [(OUTBOX, [("processAt", 1)], {})]
 REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
 
 
@@ -109,8 +111,8 @@ class Queue:
 
     async def move_due(self, limit: int = 1000) -> int:
         """Move due delayed jobs into the stream (one atomic script run). Returns how many moved."""
-        moved = await self.redis.eval(  # type: ignore[misc]
-            MOVE_DUE, 2, DELAYED_SET, JOBS_STREAM, epoch_millis(self.clock.now()), limit, STREAM_MAXLEN
+        moved = await eval_script(
+            self.redis, MOVE_DUE, [DELAYED_SET, JOBS_STREAM], epoch_millis(self.clock.now()), limit, STREAM_MAXLEN
         )
         return int(moved)
 

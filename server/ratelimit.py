@@ -16,6 +16,7 @@ import uuid
 from server.clock import epoch_millis
 from server.context import Context
 from server.errors import RateLimited
+from server.redis import eval_script
 
 KEY_PREFIX = "ratelimit:"
 
@@ -40,6 +41,7 @@ async def take(
     """Record one call under `key`, or raise `RateLimited(message_key, retryAfter=<seconds>)`."""
     now_ms = epoch_millis(ctx.clock.now())
     window_ms = max(1, int(window_seconds * 1000))
-    wait_ms = int(await ctx.redis.eval(_TAKE, 1, KEY_PREFIX + key, now_ms, window_ms, limit, uuid.uuid4().hex))
+    wait_ms = int(await eval_script(ctx.redis, _TAKE, [KEY_PREFIX + key], now_ms, window_ms, limit, uuid.uuid4().hex))
     if wait_ms > 0:
+        ctx.metrics.rate_limited.labels(key.split(":", 1)[0]).inc()
         raise RateLimited(message_key, retryAfter=math.ceil(wait_ms / 1000))

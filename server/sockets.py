@@ -83,6 +83,7 @@ def _wrap(
         try:
             await ensure_still_valid(ctx, principal)
         except AuthError as exc:
+            ctx.metrics.socket_events.labels(event, "refused").inc()
             await sio.disconnect(sid)
             return ack_failure(exc, locale, f"socket {sid}")
         try:
@@ -90,9 +91,11 @@ def _wrap(
                 raise DomainError("common.payload_too_large")
             payload = validate(model, data if data is not None else {}) if model else data
             result = await handler(SocketCall(ctx, sio, sid, principal, locale, payload))
-            return {"success": True, "data": jsonable(result)}
         except Exception as exc:
+            ctx.metrics.socket_events.labels(event, "refused" if isinstance(exc, DomainError) else "error").inc()
             return ack_failure(exc, locale, f"socket {sid} event {event} from {principal.id}")
+        ctx.metrics.socket_events.labels(event, "ok").inc()
+        return {"success": True, "data": jsonable(result)}
 
     return on_event
 
@@ -107,6 +110,7 @@ def install_sockets(sio: socketio.AsyncServer, ctx: Context, areas: list[SocketE
         try:
             principal = await principal_from_token(ctx, token if isinstance(token, str) else None)
         except AuthError as exc:
+            ctx.metrics.socket_connects.labels("refused").inc()
             raise socketio.exceptions.ConnectionRefusedError(exc.message) from None
         requested = auth.get("locale") if isinstance(auth, dict) else None
         locale = pick_locale(requested or environ.get("HTTP_ACCEPT_LANGUAGE"), ctx.settings.default_locale)
@@ -114,6 +118,10 @@ def install_sockets(sio: socketio.AsyncServer, ctx: Context, areas: list[SocketE
         for room in (user_room(principal.id), role_room(principal.role), token_room(principal.jti)):
             await sio.enter_room(sid, room)
         ctx.realtime.track(sid, principal.id)
+        ctx.metrics.socket_connects.labels("accepted").inc()
+        log.info(
+            "socket %s connected: user %s (%s)", sid, principal.id, principal.role, extra={"user_id": principal.id}
+        )
         for hook in connect_hooks:
             await hook(ctx, sid, principal)
 
@@ -123,12 +131,15 @@ def install_sockets(sio: socketio.AsyncServer, ctx: Context, areas: list[SocketE
             principal = (await sio.get_session(sid)).get("principal")
         except KeyError:
             return
+        if principal is not None:
+            log.info("socket %s disconnected: user %s", sid, principal.id, extra={"user_id": principal.id})
         for hook in disconnect_hooks if principal is not None else []:
             try:
                 await hook(ctx, sid, principal)
             except Exception:
                 log.exception("socket disconnect hook failed")
 
+    ctx.metrics.watch_open_sockets(ctx.realtime.local_count)
     sio.on("connect", connect)
     sio.on("disconnect", disconnect)
     for area in areas:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticCustomError
 
 from server.errors import ValidationFailed
 from server.i18n import catalogs, translate
@@ -73,3 +74,11 @@ def localize_errors(errors: list[dict[str, Any]], locale: str) -> list[dict[str,
         {"field": e["field"], "message": e.get("message") or translate(e["key"], locale, **e.get("params", {}))}
         for e in errors
     ]
+
+
+def required_text(value: str | None, message_key: str) -> str:
+    """A text field that must say something: missing, null and blank all fail with `message_key`
+    (the seed's @NotBlank reads "Lý do hủy là bắt buộc" for each)."""
+    if value is None or not value.strip():
+        raise PydanticCustomError(message_key, "a value is required")
+    return value.strip()

@@ -118,6 +118,7 @@ class Worker:
         except Exception as exc:
             await self._retry_or_bury(entry_id, job, exc)
             return False
+        self.ctx.metrics.jobs.labels(job.type, "done").inc()
         return True
 
     async def _retry_or_bury(self, entry_id: str, job: Job, exc: Exception) -> None:
@@ -126,6 +127,7 @@ class Worker:
         if job.attempt >= self.options.max_attempts:
             log.error("worker: job %s (%s) failed %d times, dead-lettered: %s", job.id, job.type, job.attempt, error)
             await self._finish(entry_id, dead={"job": job.encode(), "error": error})
+            self.ctx.metrics.jobs.labels(job.type, "dead").inc()
             return
         job.process_at = epoch_millis(self.ctx.clock.now()) + backoff_ms(self.options, job.attempt)
         log.warning(
@@ -137,6 +139,7 @@ class Worker:
             error,
         )
         await self._finish(entry_id, retry=job)
+        self.ctx.metrics.jobs.labels(job.type, "retried").inc()
 
     async def _finish(self, entry_id: str, retry: Job | None = None, dead: dict[str, str] | None = None) -> None:
         """Acknowledge and delete the entry, in one transaction with its retry or dead-letter write."""
@@ -144,7 +147,8 @@ class Worker:
         if retry is not None:
             pipe.zadd(DELAYED_SET, {retry.encode(): retry.process_at})
         if dead is not None:
-            pipe.xadd(DEAD_STREAM, dead, maxlen=100_000, approximate=True)
+            fields: dict[Any, Any] = dict(dead)
+            pipe.xadd(DEAD_STREAM, fields, maxlen=100_000, approximate=True)
         pipe.xack(JOBS_STREAM, GROUP, entry_id)
         pipe.xdel(JOBS_STREAM, entry_id)
         await pipe.execute()

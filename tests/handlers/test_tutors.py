@@ -59,13 +59,19 @@ async def test_search_by_name_subject_and_minimum_rating(api, ctx) -> None:
         assert reply.body["totalItems"] == len(reply.data)
         return sorted(t["id"] for t in reply.data)
 
-    assert await ids(q="an") == sorted([an.id, chi.id])
+    assert await ids(q="an") == sorted([an.id, binh.id, chi.id])  # "Trần Văn" folds to "tran van"
+    assert await ids(q="thi an") == [an.id]
     assert await ids(q="AN CHI") == [chi.id]
     assert await ids(subject="toán") == sorted([an.id, chi.id])
     assert await ids(subject="Tiếng Anh") == [binh.id]
     assert await ids(minRating="4") == [an.id]
     assert await ids(minRating="3", subject="Toán") == sorted([an.id, chi.id])
     assert await ids(q="(.*") == []  # the name is matched literally
+    # Case and diacritics are folded on both sides: "nguyen" finds "Nguyễn", "BINH" finds "Bình".
+    assert await ids(q="nguyen thi") == [an.id]
+    assert await ids(q="BINH") == [binh.id]
+    assert await ids(q="Trần  Văn") == [binh.id]
+    assert await ids(q="bính") == [binh.id]
     assert (await api.get("/tutors", token=student.token, params={"minRating": "6"})).status == 400
     assert (await api.get("/tutors", token=student.token, params={"sort": "password,asc"})).status == 400
 
