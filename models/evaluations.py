@@ -21,10 +21,10 @@ from models.notifications import notify
 from models.session_access import require_student_of
 from models.sessions import find_session, notice_params
 from models.users import get_user
-from server.area import IndexSpec
 from server.auth import Principal
 from server.context import Context
 from server.errors import Conflict
+from server.indexes import IndexSpec
 from server.paging import PageQuery, fetch_page
 from server.realtime import user_room
 

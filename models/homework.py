@@ -17,11 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from models.notifications import notify
 from models.session_access import open_session_for_tutor, session_for_reader
 from models.sessions import notice_params, utc
-from server.area import IndexSpec
 from server.auth import Principal
 from server.context import Context
 from server.documents import find_or_404
 from server.errors import RuleViolation
+from server.indexes import IndexSpec
 from server.jsonutil import iso
 from server.paging import PageQuery, fetch_page, mongo_sort
 from server.realtime import user_rooms

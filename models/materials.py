@@ -17,9 +17,9 @@ from pydantic_core import PydanticCustomError
 from models.notifications import notify
 from models.session_access import open_session_for_tutor, session_for_reader
 from models.sessions import notice_params
-from server.area import IndexSpec
 from server.auth import Principal
 from server.context import Context
+from server.indexes import IndexSpec
 from server.paging import PageQuery, fetch_page, mongo_sort
 from server.realtime import user_rooms
 

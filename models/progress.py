@@ -23,10 +23,10 @@ from models.session_access import is_overseer, session_for_tutor
 from models.sessions import COLLECTION as SESSIONS
 from models.sessions import notice_params
 from models.users import COLLECTION as USERS
-from server.area import IndexSpec
 from server.auth import Principal
 from server.context import Context
 from server.errors import Conflict, Forbidden, NotFound, RuleViolation
+from server.indexes import IndexSpec
 from server.paging import PageQuery, fetch_page
 from server.realtime import user_rooms
 from server.roles import Role

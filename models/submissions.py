@@ -27,11 +27,11 @@ from models.homework import find_homework
 from models.notifications import notify
 from models.session_access import CLOSED, is_overseer, require_student_of
 from models.sessions import find_session
-from server.area import IndexSpec
 from server.auth import Principal
 from server.clock import as_utc
 from server.context import Context
 from server.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from server.indexes import IndexSpec
 from server.paging import PageQuery, fetch_page
 from server.realtime import user_rooms
 from server.roles import Role
