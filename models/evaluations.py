@@ -6,6 +6,9 @@ the stars reach the tutor, in ONE `$inc` of `ratingSum` and `ratingCount` on the
 (`models.tutors.record_rating`): many students evaluating at once each add their own stars
 atomically, so no evaluation is lost and the average is exact; search ranks from those two
 counters, so it reflects an evaluation as soon as it is acknowledged.
+
+Not covered yet: a process dying between the insert and the `$inc` leaves that evaluation
+uncounted. The repair would be a reconcile job making the `$inc` idempotent per evaluation id.
 """
 
 from __future__ import annotations
