@@ -14,7 +14,21 @@ from aiohttp import web
 
 from app.worker import build_worker
 from config.settings import Settings
-from handlers import accounts, assignments, chat, classes, demo, notifications, presence, rooms, sessions, tutors
+from handlers import (
+    accounts,
+    assignments,
+    chat,
+    classes,
+    coursework,
+    demo,
+    evaluations,
+    notifications,
+    presence,
+    progress,
+    rooms,
+    sessions,
+    tutors,
+)
 from server import queue
 from server.area import Area
 from server.clock import SystemClock
@@ -42,6 +56,9 @@ AREAS: list[Area] = [
     classes.area,
     chat.area,
     presence.area,
+    coursework.area,
+    evaluations.area,
+    progress.area,
 ]
 
 SIO_KEY = web.AppKey("sio", socketio.AsyncServer)
