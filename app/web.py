@@ -13,7 +13,20 @@ from aiohttp import web
 
 from app.worker import build_worker
 from config.settings import Settings
-from handlers import accounts, assignments, chat, classes, demo, notifications, presence, rooms, sessions, tutors
+from handlers import (
+    accounts,
+    approvals,
+    assignments,
+    chat,
+    classes,
+    demo,
+    forum,
+    notifications,
+    presence,
+    rooms,
+    sessions,
+    tutors,
+)
 from server import queue
 from server.area import Area, ensure_indexes
 from server.clock import SystemClock
@@ -38,6 +51,8 @@ AREAS: list[Area] = [
     classes.area,
     chat.area,
     presence.area,
+    approvals.area,
+    forum.area,
 ]
 
 SIO_KEY = web.AppKey("sio", socketio.AsyncServer)

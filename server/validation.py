@@ -7,9 +7,10 @@ comes back byte for byte). Built-in pydantic errors map to the generic `validati
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import AfterValidator, BaseModel, ValidationError
+from pydantic_core import PydanticCustomError
 
 from server.errors import ValidationFailed
 from server.i18n import catalogs, translate
@@ -73,3 +74,13 @@ def localize_errors(errors: list[dict[str, Any]], locale: str) -> list[dict[str,
         {"field": e["field"], "message": e.get("message") or translate(e["key"], locale, **e.get("params", {}))}
         for e in errors
     ]
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise PydanticCustomError("validation.blank", "must not be blank")
+    return value.strip()
+
+
+# A required text: present and not only whitespace (`validation.blank`, not "at least 1 character").
+NonBlankStr = Annotated[str, AfterValidator(_not_blank)]
