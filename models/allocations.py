@@ -10,9 +10,11 @@ the ones this call already took are released before the refusal goes out, so no 
 stays behind. The fixed order makes two approvals that want the same resources meet at the first
 one they share: one of them gets the whole set, rather than each taking a part and both failing.
 
-Every entry carries the approval's id and an `attemptId` unique to one call of `reserve_all`, and a
-release pulls only its own attempt's entries. Two managers approving the same request at once
-therefore cannot free each other's reservation: the loser's clean-up never touches the winner's.
+A clean-up releases only the resources this call took, and pulls only entries tagged with this
+call's `attemptId` (a uuid per call of `reserve_all`, kept as the approval's `allocationId` when
+it wins): two managers approving the same request at once cannot free each other's reservation,
+and the entries of an attempt whose process died before its transition can be told from the
+approved ones.
 """
 
 from __future__ import annotations
