@@ -16,12 +16,14 @@ from app.worker import build_worker
 from config.settings import Settings
 from handlers import (
     accounts,
+    approvals,
     assignments,
     chat,
     classes,
     coursework,
     demo,
     evaluations,
+    forum,
     notifications,
     presence,
     progress,
@@ -59,6 +61,8 @@ AREAS: list[Area] = [
     coursework.area,
     evaluations.area,
     progress.area,
+    approvals.area,
+    forum.area,
 ]
 
 SIO_KEY = web.AppKey("sio", socketio.AsyncServer)

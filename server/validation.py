@@ -7,9 +7,9 @@ comes back byte for byte). Built-in pydantic errors map to the generic `validati
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import AfterValidator, BaseModel, ValidationError
 from pydantic_core import PydanticCustomError
 
 from server.errors import ValidationFailed
@@ -82,3 +82,11 @@ def required_text(value: str | None, message_key: str) -> str:
     if value is None or not value.strip():
         raise PydanticCustomError(message_key, "a value is required")
     return value.strip()
+
+
+def _not_blank(value: str) -> str:
+    return required_text(value, "validation.blank")
+
+
+# A required text: present and not only whitespace (`validation.blank`, not "at least 1 character").
+NonBlankStr = Annotated[str, AfterValidator(_not_blank)]
