@@ -6,7 +6,7 @@ role and ownership refusals are the foundation's 403 bodies.
 
 from __future__ import annotations
 
-from models import assignments
+from models import assignments, views
 from server.context import Context
 from server.http import Call, Reply, Routes
 
@@ -23,6 +23,8 @@ def setup(ctx: Context) -> None:
     "/employee/{employeeId}/assignments",
     roles=EMPLOYEE_API,
     query=assignments.AssignmentQuery,
+    response=views.AssignmentItem,
+    response_list=True,
     summary="An employee's assignments (their own; ADMIN: anyone's), newest booking first",
 )
 async def list_assignments(call: Call) -> Reply:

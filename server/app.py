@@ -13,13 +13,16 @@ from aiohttp import web
 
 from config.settings import Settings
 from handlers import areas
+from handlers.server_events import server_events
 from models.users import ensure_bootstrap_admin
 from server.auth import load_or_create_secret
 from server.clock import SystemClock
 from server.context import Context
 from server.http import CTX_KEY, cors_middleware, error_middleware, json_response
 from server.indexes import ensure_indexes
-from server.openapi import DOCS_HTML, build_openapi
+from server.asyncapi import build_asyncapi
+from server.docs import install_docs
+from server.openapi import build_openapi
 from server.realtime import Realtime
 from server.redis import CLIENT_NAME, OpenRedis, open_redis
 from server.sockets import install_sockets
@@ -99,7 +102,8 @@ async def create_app(
     install_sockets(sio, ctx, [m.events for m in modules if hasattr(m, "events")])
     _install_area_lifecycles(app, ctx, modules)
     openapi = build_openapi([m.routes for m in modules])
-    _install_ops_routes(app, openapi)
+    asyncapi = build_asyncapi([m.events for m in modules if hasattr(m, "events")], server_events())
+    _install_ops_routes(app, openapi, asyncapi)
 
     await ensure_bootstrap_admin(ctx)
 
@@ -157,7 +161,7 @@ def _install_area_lifecycles(app: web.Application, ctx: Context, modules: list[A
     app.on_shutdown.append(stop_areas)
 
 
-def _install_ops_routes(app: web.Application, openapi: dict[str, Any]) -> None:
+def _install_ops_routes(app: web.Application, openapi: dict[str, Any], asyncapi: dict[str, Any]) -> None:
     async def health(request: web.Request) -> web.Response:
         return json_response({"status": "ok"}, 200)
 
@@ -173,13 +177,6 @@ def _install_ops_routes(app: web.Application, openapi: dict[str, Any]) -> None:
         ok = all(v == "ok" for v in checks.values())
         return json_response({"status": "ready" if ok else "unavailable", "checks": checks}, 200 if ok else 503)
 
-    async def openapi_json(request: web.Request) -> web.Response:
-        return json_response(openapi, 200)
-
-    async def docs(request: web.Request) -> web.Response:
-        return web.Response(text=DOCS_HTML, content_type="text/html")
-
     app.router.add_get("/health", health)
     app.router.add_get("/ready", ready)
-    app.router.add_get("/api/openapi.json", openapi_json)
-    app.router.add_get("/api/docs", docs)
+    install_docs(app, openapi, asyncapi)  # /api/docs, /api/openapi.json, /api/asyncapi(.json), /console, /static/
