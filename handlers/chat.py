@@ -98,9 +98,7 @@ async def on_read(call: SocketCall) -> Any:
     return await chat.mark_read(call.ctx, call.user, call.payload.conversationId, call.payload.seq)
 
 
-@events.on(
-    "chat:typing", payload=chat.TypingPayload, ack=views.Typing, summary="Tell the other members you are typing"
-)
+@events.on("chat:typing", payload=chat.TypingPayload, ack=views.Typing, summary="Tell the other members you are typing")
 async def on_typing(call: SocketCall) -> Any:
     return await chat.typing(call.ctx, call.user, call.payload)
 

@@ -21,7 +21,9 @@ async def list_notifications(call: Call) -> Reply:
     return Reply(items, "notification.listed", total=total)
 
 
-@routes.get("/notifications/unread-count", response=views.UnreadCount, summary="How many of your notifications are unread")
+@routes.get(
+    "/notifications/unread-count", response=views.UnreadCount, summary="How many of your notifications are unread"
+)
 async def unread_count(call: Call) -> Reply:
     return Reply({"count": await notifications.unread_count(call.ctx, call.user.id)}, "notification.count")
 

@@ -15,13 +15,13 @@ from config.settings import Settings
 from handlers import areas
 from handlers.server_events import server_events
 from models.users import ensure_bootstrap_admin
+from server.asyncapi import build_asyncapi
 from server.auth import load_or_create_secret
 from server.clock import SystemClock
 from server.context import Context
+from server.docs import install_docs
 from server.http import CTX_KEY, cors_middleware, error_middleware, json_response
 from server.indexes import ensure_indexes
-from server.asyncapi import build_asyncapi
-from server.docs import install_docs
 from server.openapi import build_openapi
 from server.realtime import Realtime
 from server.redis import CLIENT_NAME, OpenRedis, open_redis

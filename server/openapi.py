@@ -53,7 +53,10 @@ _COMMON_SCHEMAS: dict[str, Any] = {
         "type": "object",
         "description": "401 and 403 (the seed's bodies, on every endpoint).",
         "required": ["error", "message"],
-        "properties": {"error": {"type": "string", "enum": ["Unauthorized", "Forbidden"]}, "message": {"type": "string"}},
+        "properties": {
+            "error": {"type": "string", "enum": ["Unauthorized", "Forbidden"]},
+            "message": {"type": "string"},
+        },
     },
 }
 
@@ -74,7 +77,9 @@ _COMMON_RESPONSES: dict[str, Any] = {
     },
     "Unauthorized": {
         "description": "Missing, malformed, invalid, expired or revoked access token",
-        "content": _json("AuthErrorEnvelope", {"error": "Unauthorized", "message": "Access token is missing or invalid"}),
+        "content": _json(
+            "AuthErrorEnvelope", {"error": "Unauthorized", "message": "Access token is missing or invalid"}
+        ),
     },
     "Forbidden": {
         "description": "Wrong role (`Access denied. Required role: ...`) or not yours (`Access denied`)",
