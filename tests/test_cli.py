@@ -57,6 +57,13 @@ def test_a_bad_setting_is_one_clear_line() -> None:
     assert bad_port.returncode == 2 and "--port 70000" in bad_port.stderr and "Traceback" not in bad_port.stderr
 
 
+def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "run.py", *args], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+
+
 async def test_serve_listens_where_host_and_port_say(tmp_path: Path, redis_url: str) -> None:
     port = free_port()
     env = {
@@ -71,14 +78,7 @@ async def test_serve_listens_where_host_and_port_say(tmp_path: Path, redis_url: 
         "LOG_LEVEL": "WARNING",
     }
     log = tmp_path / "server.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "run.py", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    process = start(["serve", "--host", "127.0.0.1", "--port", str(port)], env, log)
     try:
         base = f"http://127.0.0.1:{port}"
         async with aiohttp.ClientSession() as http:
