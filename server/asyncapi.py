@@ -14,9 +14,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode
 
 from server.events_catalog import ServerEvent
-from server.openapi import REF, camel_case, example_of, model_schema
+from server.openapi import REF, Schemas, camel_case, example_of, model_schema
 from server.sockets import MAX_PAYLOAD_BYTES, SocketEvents, SocketSpec
 
 _ACK_FAILURE = {
@@ -37,7 +38,9 @@ _ACK_FAILURE = {
 }
 
 
-def _schema_of(model: type[BaseModel] | dict[str, Any] | None, components: dict[str, Any], mode: str) -> dict[str, Any]:
+def _schema_of(
+    model: type[BaseModel] | dict[str, Any] | None, components: Schemas, mode: JsonSchemaMode
+) -> dict[str, Any]:
     if model is None:
         return {"description": "any JSON"}
     if isinstance(model, dict):
@@ -45,7 +48,7 @@ def _schema_of(model: type[BaseModel] | dict[str, Any] | None, components: dict[
     return model_schema(model, components, mode=mode)
 
 
-def _client_message(spec: SocketSpec, components: dict[str, Any]) -> dict[str, Any]:
+def _client_message(spec: SocketSpec, components: Schemas) -> dict[str, Any]:
     payload = _schema_of(spec.payload, components, "validation")
     data = _schema_of(spec.ack, components, "serialization")
     if spec.ack is not None and spec.ack_list:
@@ -73,7 +76,7 @@ def _client_message(spec: SocketSpec, components: dict[str, Any]) -> dict[str, A
     }
 
 
-def _server_message(event: ServerEvent, components: dict[str, Any]) -> dict[str, Any]:
+def _server_message(event: ServerEvent, components: Schemas) -> dict[str, Any]:
     payload = _schema_of(event.payload, components, "serialization")
     rooms = ", ".join(f"`{room}`" for room in event.to)
     return {
@@ -87,19 +90,24 @@ def _server_message(event: ServerEvent, components: dict[str, Any]) -> dict[str,
     }
 
 
-def build_asyncapi(areas: Iterable[SocketEvents], server_events: Iterable[ServerEvent]) -> dict[str, Any]:
-    components: dict[str, Any] = {"AckFailure": _ACK_FAILURE}
+def build_asyncapi(areas: Iterable[SocketEvents], events: Iterable[ServerEvent]) -> dict[str, Any]:
+    server_events = list(events)
+    specs = [spec for area in areas for spec in area.specs]
+    models: list[tuple[type[BaseModel], JsonSchemaMode]] = [
+        (s.payload, "validation") for s in specs if s.payload is not None
+    ] + [(s.ack, "serialization") for s in specs if s.ack is not None]
+    models += [(e.payload, "serialization") for e in server_events if not isinstance(e.payload, dict)]
+    components = Schemas({"AckFailure": _ACK_FAILURE}, models)
     messages: dict[str, Any] = {}
     channels: dict[str, Any] = {}
-    for area in areas:
-        for spec in area.specs:
-            key = camel_case(spec.event) + "Request"
-            messages[key] = _client_message(spec, components)
-            channels.setdefault(spec.event, {})["publish"] = {
-                "operationId": camel_case(spec.event) + "Send",
-                "summary": spec.summary or f"client → server: {spec.event}",
-                "message": {"$ref": f"#/components/messages/{key}"},
-            }
+    for spec in specs:
+        key = camel_case(spec.event) + "Request"
+        messages[key] = _client_message(spec, components)
+        channels.setdefault(spec.event, {})["publish"] = {
+            "operationId": camel_case(spec.event) + "Send",
+            "summary": spec.summary or f"client → server: {spec.event}",
+            "message": {"$ref": f"#/components/messages/{key}"},
+        }
     for event in server_events:
         key = camel_case(event.name) + "Event"
         messages[key] = _server_message(event, components)

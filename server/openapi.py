@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from server.http import Routes, RouteSpec
 
@@ -136,16 +138,27 @@ def operation_ids(specs: list[RouteSpec]) -> list[str]:
 # ------------------------------------------------------------------------------------- schemas
 
 
-def model_schema(model: type[BaseModel], components: dict[str, Any], mode: str = "validation") -> dict[str, Any]:
-    """Put the model (and the models it uses) under components; returns its `$ref`."""
-    schema = model.model_json_schema(ref_template=REF, mode=mode)  # type: ignore[arg-type]
-    for name, sub in schema.pop("$defs", {}).items():
-        components.setdefault(name, sub)
-    name = model.__name__
-    if name in components and components[name] != schema:
-        name = f"{name}{mode.title()}"
-    components[name] = schema
-    return {"$ref": REF.format(model=name)}
+class Schemas(dict[str, Any]):
+    """`components/schemas`: every model's JSON schema, made by pydantic in one go for all the models
+    of a document, so two models with the same name (or one model used for input and output) get
+    distinct names instead of overwriting each other."""
+
+    def __init__(self, common: dict[str, Any], models: Iterable[tuple[type[BaseModel], JsonSchemaMode]]) -> None:
+        super().__init__(common)
+        wanted = list(dict.fromkeys(models))
+        self.refs: dict[tuple[Any, JsonSchemaMode], dict[str, Any]] = {}
+        if wanted:
+            refs, defs = models_json_schema(wanted, ref_template=REF)
+            self.update(defs.get("$defs", {}))
+            self.refs.update(refs)
+
+    def ref(self, model: type[BaseModel], mode: JsonSchemaMode) -> dict[str, Any]:
+        return self.refs[(model, mode)]
+
+
+def model_schema(model: type[BaseModel], components: Schemas, mode: JsonSchemaMode = "validation") -> dict[str, Any]:
+    """The `$ref` of the model's schema (listed in `Schemas` beforehand)."""
+    return components.ref(model, mode)
 
 
 def example_of(schema: dict[str, Any], components: dict[str, Any], depth: int = 0) -> Any:
@@ -186,7 +199,7 @@ def example_of(schema: dict[str, Any], components: dict[str, Any], depth: int = 
     return None
 
 
-def success_response(spec: RouteSpec, components: dict[str, Any]) -> dict[str, Any]:
+def success_response(spec: RouteSpec, components: Schemas) -> dict[str, Any]:
     data: dict[str, Any] = {"description": "any JSON (this route declares no response model)"}
     if spec.response is not None:
         item = model_schema(spec.response, components, mode="serialization")
@@ -226,8 +239,12 @@ def _error_responses(spec: RouteSpec) -> dict[str, Any]:
 
 def build_openapi(areas: list[Routes], prefix: str = "/api/v1") -> dict[str, Any]:
     paths: dict[str, Any] = {}
-    components: dict[str, Any] = dict(_COMMON_SCHEMAS)
     specs = [spec for routes in areas for spec in routes.specs]
+    components = Schemas(
+        _COMMON_SCHEMAS,
+        [(s.body, "validation") for s in specs if s.body is not None]
+        + [(s.response, "serialization") for s in specs if s.response is not None],
+    )
     for spec, op_id in zip(specs, operation_ids(specs), strict=True):
         op: dict[str, Any] = {
             "tags": [spec.tag],
@@ -257,7 +274,7 @@ def build_openapi(areas: list[Routes], prefix: str = "/api/v1") -> dict[str, Any
         if spec.body is not None:
             op["requestBody"] = {
                 "required": True,
-                "content": {"application/json": {"schema": model_schema(spec.body, components)}},
+                "content": {"application/json": {"schema": model_schema(spec.body, components, "validation")}},
             }
         if not spec.public:
             op["security"] = [{"bearer": []}]

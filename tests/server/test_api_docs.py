@@ -113,6 +113,12 @@ def resolve(doc: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
     return node
 
 
+async def test_openapi_document_is_valid(client) -> None:
+    from openapi_spec_validator import validate
+
+    validate(await _openapi(client))  # raises on any violation of the OpenAPI 3.1 schema
+
+
 async def test_openapi_operation_ids_are_valid_and_unique(client) -> None:
     doc = await _openapi(client)
     ids = [op["operationId"] for item in doc["paths"].values() for op in item.values()]
