@@ -31,15 +31,18 @@ from handlers import (
     sessions,
     tutors,
 )
+from handlers.server_events import server_events
 from server import queue
 from server.area import Area
+from server.asyncapi import build_asyncapi
 from server.clock import SystemClock
 from server.context import Context
+from server.docs import install_docs
 from server.errors import AuthError
 from server.http import CTX_KEY, cors_middleware, error_middleware, json_response
 from server.indexes import ensure_indexes
 from server.metrics import CONTENT_TYPE, loop_lag_probe
-from server.openapi import DOCS_HTML, build_openapi
+from server.openapi import build_openapi
 from server.redis import CLIENT_NAME
 from server.runtime import open_context, resolve_settings
 from server.sockets import install_sockets
@@ -108,7 +111,9 @@ async def create_app(
         for kind, check in area.room_checks.items():
             ctx.realtime.register_room_check(kind, check)
     install_sockets(sio, ctx, [area.events for area in areas if area.events is not None])
-    _install_ops_routes(app, build_openapi([area.routes for area in areas if area.routes is not None]))
+    openapi = build_openapi([area.routes for area in areas if area.routes is not None])
+    asyncapi = build_asyncapi([area.events for area in areas if area.events is not None], server_events())
+    _install_ops_routes(app, openapi, asyncapi)
 
     # Lifespans run in order at start and unwind in reverse at cleanup (aiohttp's cleanup_ctx):
     # the area hooks, then the in-process worker and scheduler when asked for.
@@ -156,7 +161,7 @@ async def in_process_workers(ctx: Context) -> AsyncIterator[None]:
                 await task
 
 
-def _install_ops_routes(app: web.Application, openapi: dict[str, Any]) -> None:
+def _install_ops_routes(app: web.Application, openapi: dict[str, Any], asyncapi: dict[str, Any]) -> None:
     async def health(request: web.Request) -> web.Response:
         return json_response({"status": "ok"}, 200)
 
@@ -172,12 +177,6 @@ def _install_ops_routes(app: web.Application, openapi: dict[str, Any]) -> None:
         ok = all(v == "ok" for v in checks.values())
         return json_response({"status": "ready" if ok else "unavailable", "checks": checks}, 200 if ok else 503)
 
-    async def openapi_json(request: web.Request) -> web.Response:
-        return json_response(openapi, 200)
-
-    async def docs(request: web.Request) -> web.Response:
-        return web.Response(text=DOCS_HTML, content_type="text/html")
-
     async def metrics(request: web.Request) -> web.Response:
         ctx = request.app[CTX_KEY]
         token = ctx.settings.metrics_token
@@ -190,5 +189,4 @@ def _install_ops_routes(app: web.Application, openapi: dict[str, Any]) -> None:
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/health", health)
     app.router.add_get("/ready", ready)
-    app.router.add_get("/api/openapi.json", openapi_json)
-    app.router.add_get("/api/docs", docs)
+    install_docs(app, openapi, asyncapi)  # /api/docs, /api/openapi.json, /api/asyncapi(.json), /console, /static/

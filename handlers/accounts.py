@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from models import tokens, users
+from models import tokens, users, views
 from server.area import Area
 from server.context import Context
 from server.http import Call, Reply, Routes
@@ -28,13 +28,20 @@ async def bootstrap_admin(ctx: Context) -> AsyncIterator[None]:
     public=True,
     body=users.Registration,
     status=201,
+    response=views.UserView,
     summary="Create a STUDENT, TUTOR or CUSTOMER account",
 )
 async def register(call: Call) -> Reply:
     return Reply(await users.register(call.ctx, call.body), "auth.registered", status=201)
 
 
-@routes.post("/auth/login", public=True, body=users.Credentials, summary="Log in by username or email")
+@routes.post(
+    "/auth/login",
+    public=True,
+    body=users.Credentials,
+    response=views.TokenPair,
+    summary="Log in by username or email",
+)
 async def login(call: Call) -> Reply:
     user = await users.authenticate(call.ctx, call.body)
     return Reply(await tokens.issue_pair(call.ctx, user), "auth.logged_in")
@@ -44,6 +51,7 @@ async def login(call: Call) -> Reply:
     "/auth/refresh",
     public=True,
     body=tokens.RefreshRequest,
+    response=views.TokenPair,
     summary="Exchange a refresh token for a new pair (each works once)",
 )
 async def refresh(call: Call) -> Reply:
@@ -56,13 +64,18 @@ async def logout(call: Call) -> Reply:
     return Reply(message_key="auth.logged_out")
 
 
-@routes.get("/auth/me", summary="The calling user")
+@routes.get("/auth/me", response=views.UserView, summary="The calling user")
 async def me(call: Call) -> Reply:
     return Reply(users.public_user(await users.get_user(call.ctx, call.user.id)), "auth.me")
 
 
 @routes.post(
-    "/admin/users", roles=(Role.ADMIN,), body=users.NewUser, status=201, summary="Create an account of any role"
+    "/admin/users",
+    roles=(Role.ADMIN,),
+    body=users.NewUser,
+    status=201,
+    response=views.UserView,
+    summary="Create an account of any role",
 )
 async def create_user(call: Call) -> Reply:
     return Reply(await users.create_user(call.ctx, call.body), "auth.user_created", status=201)

@@ -6,7 +6,7 @@ role and ownership refusals are the foundation's 403 bodies.
 
 from __future__ import annotations
 
-from models import assignments
+from models import assignments, views
 from server.area import Area
 from server.http import Call, Reply, Routes
 from server.roles import Role
@@ -20,6 +20,8 @@ EMPLOYEE_API = (Role.EMPLOYEE, Role.ADMIN)
     "/employee/{employeeId}/assignments",
     roles=EMPLOYEE_API,
     query=assignments.AssignmentQuery,
+    response=views.AssignmentItem,
+    response_list=True,
     summary="An employee's assignments (their own; ADMIN: anyone's), newest booking first",
 )
 async def list_assignments(call: Call) -> Reply:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from models import chat
+from models import chat, views
 from server.area import Area
 from server.http import Call, Reply, Routes
 from server.paging import PageQuery
@@ -18,6 +18,7 @@ events = SocketEvents()
     "/conversations",
     body=chat.NewConversation,
     status=201,
+    response=views.Conversation,
     summary="Start a conversation (you and participantIds); a direct one per pair is reused (200)",
 )
 async def create_conversation(call: Call) -> Reply:
@@ -28,14 +29,18 @@ async def create_conversation(call: Call) -> Reply:
 
 
 @routes.get(
-    "/conversations", query=PageQuery, summary="Your conversations, most recent first, with unreadCount and lastMessage"
+    "/conversations",
+    query=PageQuery,
+    response=views.Conversation,
+    response_list=True,
+    summary="Your conversations, most recent first, with unreadCount and lastMessage",
 )
 async def list_conversations(call: Call) -> Reply:
     items, total = await chat.list_conversations(call.ctx, call.user, call.query)
     return Reply(items, "chat.conversations_listed", total=total)
 
 
-@routes.get("/conversations/{conversationId}", summary="One of your conversations")
+@routes.get("/conversations/{conversationId}", response=views.Conversation, summary="One of your conversations")
 async def get_conversation(call: Call) -> Reply:
     return Reply(
         await chat.get_conversation(call.ctx, call.user, call.path("conversationId")), "chat.conversation_retrieved"
@@ -45,6 +50,8 @@ async def get_conversation(call: Call) -> Reply:
 @routes.get(
     "/conversations/{conversationId}/messages",
     query=chat.HistoryQuery,
+    response=views.Message,
+    response_list=True,
     summary="Message history, newest first: before=<seq> (exclusive), limit (default 50, max 100)",
 )
 async def history(call: Call) -> Reply:
@@ -57,6 +64,7 @@ async def history(call: Call) -> Reply:
     "/conversations/{conversationId}/messages",
     body=chat.NewMessage,
     status=201,
+    response=views.Message,
     summary="Send a message; resending the same clientMessageId returns the first message",
 )
 async def send_message(call: Call) -> Reply:
@@ -67,6 +75,7 @@ async def send_message(call: Call) -> Reply:
 @routes.post(
     "/conversations/{conversationId}/read",
     body=chat.ReadRequest,
+    response=views.ReadState,
     summary="Mark the conversation read up to seq; your unread count drops",
 )
 async def mark_read(call: Call) -> Reply:
@@ -75,22 +84,24 @@ async def mark_read(call: Call) -> Reply:
     )
 
 
-@events.on("chat:send", payload=chat.SendPayload)
+@events.on("chat:send", payload=chat.SendPayload, ack=views.Message, summary="Send a message; the ack carries it")
 async def on_send(call: SocketCall) -> Any:
     return await chat.send_message(call.ctx, call.user, call.payload.conversationId, call.payload)
 
 
-@events.on("chat:read", payload=chat.ReadPayload)
+@events.on("chat:read", payload=chat.ReadPayload, ack=views.ReadState, summary="Mark read up to seq")
 async def on_read(call: SocketCall) -> Any:
     return await chat.mark_read(call.ctx, call.user, call.payload.conversationId, call.payload.seq)
 
 
-@events.on("chat:typing", payload=chat.TypingPayload)
+@events.on("chat:typing", payload=chat.TypingPayload, ack=views.Typing, summary="Tell the other members you are typing")
 async def on_typing(call: SocketCall) -> Any:
     return await chat.typing(call.ctx, call.user, call.payload)
 
 
-@events.on("chat:sync", payload=chat.SyncPayload)
+@events.on(
+    "chat:sync", payload=chat.SyncPayload, ack=views.SyncResult, summary="The messages after afterSeq (reconnect)"
+)
 async def on_sync(call: SocketCall) -> Any:
     return await chat.sync(call.ctx, call.user, call.payload)
 

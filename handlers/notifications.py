@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from models import notifications
+from models import notifications, views
 from server.area import Area
 from server.http import Call, Reply, Routes
 from server.roles import Role
@@ -10,13 +10,21 @@ from server.roles import Role
 routes = Routes(tag="notifications")
 
 
-@routes.get("/notifications", query=notifications.NotificationQuery, summary="Your notifications, newest first")
+@routes.get(
+    "/notifications",
+    query=notifications.NotificationQuery,
+    response=views.Notification,
+    response_list=True,
+    summary="Your notifications, newest first",
+)
 async def list_notifications(call: Call) -> Reply:
     items, total = await notifications.list_notifications(call.ctx, call.user.id, call.query, call.locale)
     return Reply(items, "notification.listed", total=total)
 
 
-@routes.get("/notifications/unread-count", summary="How many of your notifications are unread")
+@routes.get(
+    "/notifications/unread-count", response=views.UnreadCount, summary="How many of your notifications are unread"
+)
 async def unread_count(call: Call) -> Reply:
     return Reply({"count": await notifications.unread_count(call.ctx, call.user.id)}, "notification.count")
 
@@ -26,7 +34,9 @@ async def read_all(call: Call) -> Reply:
     return Reply({"updated": await notifications.mark_all_read(call.ctx, call.user.id)}, "notification.all_marked_read")
 
 
-@routes.post("/notifications/{notificationId}/read", summary="Mark one of your notifications read")
+@routes.post(
+    "/notifications/{notificationId}/read", response=views.Notification, summary="Mark one of your notifications read"
+)
 async def read_one(call: Call) -> Reply:
     doc = await notifications.mark_read(call.ctx, call.user.id, call.path("notificationId"), call.locale)
     return Reply(doc, "notification.marked_read")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from models.views import Room
 from server.area import Area
 from server.errors import Forbidden
 from server.sockets import SocketCall, SocketEvents
@@ -18,7 +19,7 @@ class RoomPayload(BaseModel):
     room: str = Field(min_length=3, max_length=200)
 
 
-@events.on("room:join", payload=RoomPayload)
+@events.on("room:join", payload=RoomPayload, ack=Room, summary="Watch a topic room (members only)")
 async def join(call: SocketCall) -> dict[str, str]:
     if not await call.ctx.realtime.may_join(call.ctx, call.user, call.payload.room):
         raise Forbidden()
@@ -26,7 +27,7 @@ async def join(call: SocketCall) -> dict[str, str]:
     return {"room": call.payload.room}
 
 
-@events.on("room:leave", payload=RoomPayload)
+@events.on("room:leave", payload=RoomPayload, ack=Room, summary="Stop watching a topic room")
 async def leave(call: SocketCall) -> dict[str, str]:
     if call.payload.room.partition(":")[0] in PERSONAL_ROOM_KINDS:
         raise Forbidden()  # the rooms a socket is put in on connect stay

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from models import cancel_requests, sessions
+from models import cancel_requests, sessions, views
 from server.area import Area
 from server.http import Call, Reply, Routes
 from server.roles import Role
@@ -18,6 +18,7 @@ TUTOR = (Role.TUTOR, Role.ADMIN)
     roles=(Role.STUDENT, Role.TUTOR),
     body=sessions.NewSession,
     status=201,
+    response=views.Session,
     summary="STUDENT: book a one-on-one session (PENDING); TUTOR: create a group session (CONFIRMED)",
 )
 async def create_session(call: Call) -> Reply:
@@ -32,6 +33,8 @@ async def create_session(call: Call) -> Reply:
 @routes.get(
     "/sessions",
     query=sessions.SessionQuery,
+    response=views.Session,
+    response_list=True,
     summary="Your sessions (MANAGEMENT, ADMIN: all); `open=true`: group sessions open to join",
 )
 async def list_sessions(call: Call) -> Reply:
@@ -39,12 +42,14 @@ async def list_sessions(call: Call) -> Reply:
     return Reply(items, "session.listed", total=total)
 
 
-@routes.get("/sessions/{sessionId}", summary="A session (its participants, MANAGEMENT, ADMIN)")
+@routes.get("/sessions/{sessionId}", response=views.Session, summary="A session (its participants, MANAGEMENT, ADMIN)")
 async def get_session(call: Call) -> Reply:
     return Reply(await sessions.get_session(call.ctx, call.user, call.path("sessionId")), "session.found")
 
 
-@routes.post("/sessions/{sessionId}/confirm", roles=TUTOR, summary="The tutor confirms a PENDING session")
+@routes.post(
+    "/sessions/{sessionId}/confirm", roles=TUTOR, response=views.Session, summary="The tutor confirms a PENDING session"
+)
 async def confirm_session(call: Call) -> Reply:
     return Reply(await sessions.confirm_session(call.ctx, call.user, call.path("sessionId")), "session.confirmed")
 

@@ -84,6 +84,8 @@ class RouteSpec:
     status: int
     summary: str
     tag: str
+    response: type[BaseModel] | None = None  # the envelope's `data` (OpenAPI only); None: any JSON
+    response_list: bool = False  # `data` is a list of `response` (a paged list adds totalItems)
 
 
 class Routes:
@@ -104,7 +106,12 @@ class Routes:
         query: type[BaseModel] | None = None,
         status: int = 200,
         summary: str = "",
+        response: type[BaseModel] | None = None,
+        response_list: bool = False,
     ) -> Callable[[Handler], Handler]:
+        """`response` (a pydantic model) documents the envelope's `data` in the OpenAPI document,
+        a list of it with `response_list=True`; without it the document shows a generic envelope."""
+
         def decorate(handler: Handler) -> Handler:
             self.specs.append(
                 RouteSpec(
@@ -118,6 +125,8 @@ class Routes:
                     status,
                     summary or (handler.__doc__ or "").strip().split("\n")[0],
                     self.tag,
+                    response,
+                    response_list,
                 )
             )
             return handler

@@ -1,12 +1,13 @@
 """The Socket.IO layer: authenticated connect, and event declarations answered through the ack.
 
-    @events.on("chat:send", payload=SendPayload)
+    @events.on("chat:send", payload=SendPayload, ack=Message)
     async def chat_send(call: SocketCall) -> Any:
         return await chat.send_message(call.ctx, call.user, call.payload)
 
 Every event re-checks the connection's token (a logout stops a live socket too), refuses payloads
 over `MAX_PAYLOAD_BYTES`, validates the payload, and acks `{success, data}` or
-`{success: false, message}` (plus `validationErrors`), localized like REST.
+`{success: false, message}` (plus `validationErrors`), localized like REST. The declarations
+(`SocketEvents.specs`: event, payload model, ack model) also build `/api/asyncapi.json`.
 """
 
 from __future__ import annotations
@@ -49,17 +50,38 @@ SocketHandler = Callable[[SocketCall], Awaitable[Any]]
 ConnectionHook = Callable[[Context, str, Principal], Awaitable[None]]
 
 
+@dataclass(frozen=True)
+class SocketSpec:
+    event: str
+    handler: SocketHandler
+    payload: type[BaseModel] | None
+    ack: type[BaseModel] | None = None  # the ack's `data` (AsyncAPI only); None: any JSON
+    ack_list: bool = False  # `data` is a list of `ack`
+    summary: str = ""
+
+
 class SocketEvents:
     """The socket events of one area (one handlers module), and its connect/disconnect hooks."""
 
     def __init__(self) -> None:
-        self.specs: list[tuple[str, SocketHandler, type[BaseModel] | None]] = []
+        self.specs: list[SocketSpec] = []
         self.connect_hooks: list[ConnectionHook] = []
         self.disconnect_hooks: list[ConnectionHook] = []
 
-    def on(self, event: str, payload: type[BaseModel] | None = None) -> Callable[[SocketHandler], SocketHandler]:
+    def on(
+        self,
+        event: str,
+        payload: type[BaseModel] | None = None,
+        *,
+        ack: type[BaseModel] | None = None,
+        ack_list: bool = False,
+        summary: str = "",
+    ) -> Callable[[SocketHandler], SocketHandler]:
+        """`payload` validates what the client sends; `ack` documents the ack's `data`."""
+
         def decorate(handler: SocketHandler) -> SocketHandler:
-            self.specs.append((event, handler, payload))
+            doc = summary or (handler.__doc__ or "").strip().split("\n")[0]
+            self.specs.append(SocketSpec(event, handler, payload, ack, ack_list, doc))
             return handler
 
         return decorate
@@ -143,5 +165,5 @@ def install_sockets(sio: socketio.AsyncServer, ctx: Context, areas: list[SocketE
     sio.on("connect", connect)
     sio.on("disconnect", disconnect)
     for area in areas:
-        for event, handler, model in area.specs:
-            sio.on(event, _wrap(sio, ctx, event, handler, model))
+        for spec in area.specs:
+            sio.on(spec.event, _wrap(sio, ctx, spec.event, spec.handler, spec.payload))
