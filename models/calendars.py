@@ -1,7 +1,9 @@
 """Tutor calendars: the one document per tutor that makes double booking impossible.
 
 `tutor_calendars` holds `{_id: tutorId, busy: [{sessionId, start, end, slotKey}, ...]}`: the intervals of
-the tutor's active sessions (PENDING, CONFIRMED, and COMPLETED ones until they are pruned). A
+the tutor's active sessions (PENDING, CONFIRMED, and COMPLETED ones until they are pruned), each
+stamped `reservedAt` so that the reconcile pass can tell an interval whose session insert is still
+on its way (young) from one a crash orphaned (old). A
 session takes its interval with ONE conditional update on this document — push only where no busy
 interval overlaps — so two requests for overlapping times cannot both succeed, whatever their
 interleaving and whichever process serves them (a single-document update is atomic in MongoDB
@@ -42,7 +44,7 @@ async def reserve(
 ) -> bool:
     """Take [start, end) in the tutor's calendar for a session; False when it overlaps a busy interval."""
     await _ensure(ctx, tutor_id)
-    entry = {"sessionId": session_id, "start": start, "end": end, "slotKey": slot_key}
+    entry = {"sessionId": session_id, "start": start, "end": end, "slotKey": slot_key, "reservedAt": ctx.clock.now()}
     taken = await ctx.db[COLLECTION].find_one_and_update(
         {"_id": tutor_id, "busy": {"$not": _overlapping(start, end)}}, {"$push": {"busy": entry}}, projection={"_id": 1}
     )
