@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The command line: `python run.py [serve|worker|scheduler|seed]` (see `--help`)."""
+"""The command line: `python run.py [serve|worker|scheduler|seed|reconcile]` (see `--help`)."""
 
 from __future__ import annotations
 
@@ -37,6 +37,15 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("worker", help="a notification worker: consumes the jobs stream")
     sub.add_parser("scheduler", help="the scheduler: moves due delayed jobs and outbox jobs into the stream")
     sub.add_parser("seed", help="load the demo data (the seed documents' sample accounts and assignments)")
+    sub.add_parser(
+        "reconcile",
+        help="one reconcile pass: rebuild calendars, counters and statuses from their records; prints the report",
+        description="Rebuild derived state from the records that own it (tutor and employee calendars, booking "
+        "counters and statuses, class enrolment counts, tutor totals and ratings, approved cancellations) and "
+        "print what was repaired. Runs through the running server when one answers at HOST:PORT (the embedded "
+        "store lives in its process), else directly on the store. The scheduler also runs it every "
+        "RECONCILE_INTERVAL_SECONDS.",
+    )
     args = parser.parse_args(argv)
 
     settings = Settings()
@@ -56,6 +65,10 @@ def main(argv: list[str] | None = None) -> int:
         from app.seed import load_demo_data
 
         asyncio.run(load_demo_data(settings))
+    elif command == "reconcile":
+        from app.reconcile import run_reconcile
+
+        asyncio.run(run_reconcile(settings))
     return 0
 
 

@@ -11,9 +11,21 @@ from typing import Any
 import socketio
 from aiohttp import web
 
-from app.worker import build_worker
+from app.worker import PERIODIC, build_worker
 from config.settings import Settings
-from handlers import accounts, assignments, chat, classes, demo, notifications, presence, rooms, sessions, tutors
+from handlers import (
+    accounts,
+    assignments,
+    chat,
+    classes,
+    demo,
+    maintenance,
+    notifications,
+    presence,
+    rooms,
+    sessions,
+    tutors,
+)
 from server import queue
 from server.area import Area
 from server.clock import SystemClock
@@ -39,6 +51,7 @@ AREAS: list[Area] = [
     classes.area,
     chat.area,
     presence.area,
+    maintenance.area,
 ]
 
 SIO_KEY = web.AppKey("sio", socketio.AsyncServer)
@@ -119,7 +132,7 @@ async def in_process_workers(ctx: Context) -> AsyncIterator[None]:
     """`run.py` (all in one): a worker and a scheduler beside the server, stopped at cleanup."""
     tasks = [
         asyncio.create_task(build_worker(ctx).run_forever()),
-        asyncio.create_task(run_scheduler_forever(ctx)),
+        asyncio.create_task(run_scheduler_forever(ctx, periodic=PERIODIC)),
     ]
     try:
         yield
