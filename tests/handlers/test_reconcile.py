@@ -1,0 +1,197 @@
+"""TC-INT-014 Data consistency across features: crashes between writes, then the reconcile pass.
+
+Each test works through the real app over HTTP with the fake clock; a crash is a crash point armed
+on the Context (server/faults.py), which kills the request between two writes as `kill -9` would
+(the client sees its connection dropped). The reconcile pass then runs through
+`POST /admin/reconcile` or as the scheduled job, and the data is checked against its records
+(`tests/reconcile_fixtures.inconsistencies`, computed independently of the reconcile code).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+import pytest
+
+from app.worker import PERIODIC
+from server.context import Context
+from tests.helpers import Api, User
+from tests.reconcile_fixtures import LostReply, inconsistencies, reconcile, repaired
+from tests.tutoring_fixtures import book, kinds, later, relogin, tutor
+from workers.scheduler import queue_periodic
+
+CLASS = {
+    "title": "Toán 12",
+    "subject": "Math",
+    "capacity": 10,
+    "startDate": "2025-09-08",
+    "endDate": "2025-09-14",
+    "schedule": [{"dayOfWeek": 3, "startTime": "18:00", "durationMinutes": 90}],  # 2025-09-10 11:00Z
+}
+CANCEL_BODY = {"reason": "Có việc đột xuất", "note": "Xin lỗi"}
+
+
+
+async def crashed(call: Any) -> None:
+    """The request dies at the armed crash point: its connection drops without a reply."""
+    with pytest.raises(aiohttp.ServerDisconnectedError):
+        await call
+
+
+async def calendar(ctx: Context, collection: str, owner: str, ref: str) -> list[str]:
+    doc = await ctx.db[collection].find_one({"_id": owner})
+    return [entry[ref] for entry in (doc or {}).get("busy", [])]
+
+
+async def confirmed(api: Api, teacher: User, student: User, start: str, minutes: int = 60) -> dict[str, Any]:
+    booked = await book(api, student, teacher.id, start, minutes)
+    assert booked.status == 201, booked.body
+    reply = await api.post(f"/sessions/{booked.data['id']}/confirm", token=teacher.token)
+    assert reply.status == 200, reply.body
+    return reply.data
+
+
+async def new_booking(api: Api, admin: User, customer: User, at: str, hours: float = 2) -> str:
+    created = await api.post(
+        "/admin/bookings",
+        {
+            "customerId": customer.id,
+            "serviceName": "Tổng vệ sinh",
+            "serviceAddress": "1 Đường A",
+            "bookingTime": at,
+            "estimatedDurationHours": hours,
+            "pricePerUnit": 350000,
+        },
+        token=admin.token,
+    )
+    assert created.status == 201, created.body
+    return str(created.data["id"])
+
+
+def assign(api: Api, admin: User, booking_id: str, employee: User) -> Any:
+    return api.post(
+        f"/admin/bookings/{booking_id}/assignments", {"employeeId": employee.raw["employeeId"]}, token=admin.token
+    )
+
+
+async def bookings_by_id(api: Api, admin: User) -> dict[str, dict[str, Any]]:
+    return {b["id"]: b for b in (await api.get("/customer/bookings", token=admin.token)).data}
+
+
+async def test_TC_INT_014_data_consistency_across_features(api: Api, ctx: Context, clock, jobs) -> None:
+    admin = await api.admin()
+    teacher = await tutor(api, "Tran Thi Mai")
+    s1, s2 = await api.user("STUDENT"), await api.user("STUDENT")
+    customer, employee = await api.user("CUSTOMER"), await api.user("EMPLOYEE")
+
+    # 1. Operations across features: chat, a class with its sessions, bookings, home-service jobs.
+    conv = (await api.post("/conversations", {"participantIds": [teacher.id]}, token=s1.token)).data
+    sent = await api.post(f"/conversations/{conv['id']}/messages", {"body": "Chào cô"}, token=s1.token)
+    assert sent.status == 201, sent.body
+    cls = (await api.post("/classes", CLASS, token=teacher.token)).data
+    assert (await api.post(f"/classes/{cls['id']}/enroll", token=s1.token)).status == 201
+    generated = await api.post(f"/classes/{cls['id']}/sessions", token=teacher.token)
+    assert generated.status == 201 and generated.data["createdCount"] == 1, generated.body
+    soon = await confirmed(api, teacher, s1, later(clock, hours=3))  # to be completed
+    to_cancel = await confirmed(api, teacher, s2, later(clock, days=2))
+    unlisted = await confirmed(api, teacher, s1, later(clock, days=1))
+    kept_booking = await new_booking(api, admin, customer, later(clock, days=5))
+    first = await assign(api, admin, kept_booking, employee)
+    assert first.status == 201, first.body
+    await jobs.run()
+    assert await inconsistencies(ctx) == []
+
+    # 2. Crashes between writes that must agree.
+    # a. tutor calendar -> session insert: the tutor is busy for a slot no session holds.
+    phantom_start = later(clock, days=4)
+    ctx.faults.arm("session.reserved")
+    await crashed(book(api, s2, teacher.id, phantom_start))
+    refused = await book(api, s1, teacher.id, phantom_start)
+    assert refused.status == 409, refused.body
+    known = {soon["id"], to_cancel["id"], unlisted["id"], *[s["id"] for s in generated.data["created"]]}
+    [phantom] = [s for s in await calendar(ctx, "tutor_calendars", teacher.id, "sessionId") if s not in known]
+    # b. cancel-request decision -> session cancel: APPROVED while the session stays confirmed.
+    request = await api.post(f"/sessions/{to_cancel['id']}/cancel-requests", {"reason": "Ốm"}, token=s2.token)
+    assert request.status == 201, request.body
+    ctx.faults.arm("cancel_request.decided")
+    await crashed(api.post(f"/cancel-requests/{request.data['id']}/approve", {}, token=teacher.token))
+    # c. a release after an insert whose reply was lost (the old bug): a live session without its interval.
+    await ctx.db["tutor_calendars"].update_one({"_id": teacher.id}, {"$pull": {"busy": {"sessionId": unlisted["id"]}}})
+    # d. employee calendar -> booking counter -> assignment insert: a counter with no assignment.
+    orphan_booking = await new_booking(api, admin, customer, later(clock, days=6))
+    ctx.faults.arm("assignment.counted")
+    await crashed(assign(api, admin, orphan_booking, employee))
+    # e. assignment cancelled -> calendar, counter, booking: the counter never returns to 0.
+    ctx.faults.arm("assignment.cancelled")
+    await crashed(
+        api.post(f"/employee/assignments/{first.data['assignmentId']}/cancel", CANCEL_BODY, token=employee.token)
+    )
+    employee_busy = await calendar(ctx, "employee_calendars", employee.raw["employeeId"], "assignmentId")
+    [lost_assignment] = [a for a in employee_busy if a != first.data["assignmentId"]]
+    # f. a count edited out of step with the enrolments (by hand, or an older version).
+    await ctx.db["classes"].update_one({"_id": cls["id"]}, {"$set": {"enrolledCount": 5}})
+    # g. session completed -> tutor's totalSessions: the count misses it.
+    clock.advance(hours=3, minutes=1)
+    teacher, s1, s2, admin, customer, employee = await relogin(api, teacher, s1, s2, admin, customer, employee)
+    ctx.faults.arm("session.completed")
+    await crashed(api.post(f"/sessions/{soon['id']}/complete", token=teacher.token))
+    assert ctx.faults.armed == {}
+
+    bookings = await bookings_by_id(api, admin)
+    assert (bookings[kept_booking]["status"], bookings[orphan_booking]["status"]) == ("CONFIRMED", "PENDING")
+    assert sorted(await inconsistencies(ctx)) == sorted(
+        [
+            f"tutor interval without a live session: {phantom}",
+            f"live session without its interval: {unlisted['id']}",
+            f"employee interval without a live assignment: {first.data['assignmentId']}",
+            f"employee interval without a live assignment: {lost_assignment}",
+            f"booking {kept_booking} counts 1 live assignments, has 0",
+            f"booking {kept_booking} is CONFIRMED with every assignment cancelled",
+            f"booking {orphan_booking} counts 1 live assignments, has 0",
+            f"class {cls['id']} counts 5, has 1",
+            f"tutor {teacher.id} counts 0 sessions, completed 1",
+            f"approved request {request.data['id']} has outcome None, session CONFIRMED",
+        ]
+    )
+
+    # 3. The reconcile pass, once the last crash is older than the grace period.
+    clock.advance(minutes=6)  # past RECONCILE_GRACE_SECONDS (300)
+    admin, teacher, s1, s2, employee = await relogin(api, admin, teacher, s1, s2, employee)
+    report = await reconcile(api, admin)
+    assert repaired(report) == {
+        "cancelRequestFinished": (1, [request.data["id"]]),
+        "tutorCalendarRemoved": (1, [phantom]),
+        "tutorCalendarAdded": (1, [unlisted["id"]]),
+        "employeeCalendarRemoved": (2, sorted([first.data["assignmentId"], lost_assignment])),
+        "bookingCounter": (2, sorted([kept_booking, orphan_booking])),
+        "bookingStatus": (1, [kept_booking]),
+        "classEnrolledCount": (1, [cls["id"]]),
+        "tutorTotalSessions": (1, [teacher.id]),
+    }
+    assert report["repairedTotal"] == 10 and report["unresolved"] == {} and report["complete"] is True
+
+    # 4. No orphans; counters and calendars match their records; the features work again.
+    assert await inconsistencies(ctx) == []
+    assert (await api.get(f"/sessions/{to_cancel['id']}", token=s2.token)).data["status"] == "CANCELLED"
+    finished = await api.get(f"/cancel-requests/{request.data['id']}", token=s2.token)
+    assert (finished.data["status"], finished.data["outcome"]) == ("APPROVED", "SESSION_CANCELLED")
+    assert (await book(api, s1, teacher.id, phantom_start)).status == 201  # the phantom's slot is free again
+    profile = (await api.get(f"/tutors/{teacher.id}", token=s1.token)).data
+    assert profile["totalSessions"] == 1
+    assert (await api.get(f"/classes/{cls['id']}", token=s1.token)).data["enrolledCount"] == 1
+    bookings = await bookings_by_id(api, admin)
+    assert (bookings[kept_booking]["status"], bookings[orphan_booking]["status"]) == ("CANCELLED", "PENDING")
+    again = await assign(api, admin, orphan_booking, employee)
+    assert again.status == 201, again.body  # the employee is free at that time again
+    await jobs.run()
+    assert "cancel_request.approved" in await kinds(api, s2)
+    conversation = (await api.get(f"/conversations/{conv['id']}", token=teacher.token)).data
+    assert conversation["unreadCount"] == 1  # chat is untouched
+
+    # 5. Idempotent: a second pass repairs nothing.
+    second = await reconcile(api, admin)
+    assert (second["repairedTotal"], second["repaired"], second["unresolved"]) == (0, {}, {})
+    assert await inconsistencies(ctx) == []
+
