@@ -9,7 +9,6 @@ on the Context (server/faults.py), which kills the request between two writes as
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -31,7 +30,6 @@ CLASS = {
     "schedule": [{"dayOfWeek": 3, "startTime": "18:00", "durationMinutes": 90}],  # 2025-09-10 11:00Z
 }
 CANCEL_BODY = {"reason": "Có việc đột xuất", "note": "Xin lỗi"}
-
 
 
 async def crashed(call: Any) -> None:
@@ -195,3 +193,166 @@ async def test_TC_INT_014_data_consistency_across_features(api: Api, ctx: Contex
     assert (second["repairedTotal"], second["repaired"], second["unresolved"]) == (0, {}, {})
     assert await inconsistencies(ctx) == []
 
+
+async def test_TC_INT_014_reconcile_leaves_work_in_flight_alone(api: Api, ctx: Context, clock) -> None:
+    """What changed within the grace period may be an operation between its writes: a pass leaves it."""
+    admin, teacher = await api.admin(), await tutor(api)
+    student, customer, employee = await api.user("STUDENT"), await api.user("CUSTOMER"), await api.user("EMPLOYEE")
+    start = later(clock, days=3)
+    ctx.faults.arm("session.reserved")
+    await crashed(book(api, student, teacher.id, start))
+    booking = await new_booking(api, admin, customer, later(clock, days=3))
+    ctx.faults.arm("assignment.counted")
+    await crashed(assign(api, admin, booking, employee))
+    session = await confirmed(api, teacher, student, later(clock, days=5))
+    request = await api.post(f"/sessions/{session['id']}/cancel-requests", {"reason": "Ốm"}, token=student.token)
+    ctx.faults.arm("cancel_request.decided")
+    await crashed(api.post(f"/cancel-requests/{request.data['id']}/approve", {}, token=teacher.token))
+    problems = sorted(await inconsistencies(ctx))
+    assert len(problems) == 4
+
+    clock.advance(minutes=4)  # still within RECONCILE_GRACE_SECONDS
+    early = await reconcile(api, admin)
+    assert (early["repairedTotal"], early["repaired"], early["unresolved"]) == (0, {}, {})
+    assert sorted(await inconsistencies(ctx)) == problems
+    assert (await book(api, student, teacher.id, start)).status == 409
+
+    clock.advance(minutes=2)
+    report = await reconcile(api, admin)
+    assert {kind: item["count"] for kind, item in report["repaired"].items()} == {
+        "tutorCalendarRemoved": 1,
+        "employeeCalendarRemoved": 1,
+        "bookingCounter": 1,
+        "cancelRequestFinished": 1,
+    }
+    assert await inconsistencies(ctx) == []
+    assert (await book(api, student, teacher.id, start)).status == 201
+
+
+async def test_TC_INT_014_reconcile_runs_as_a_scheduled_job(api: Api, ctx: Context, clock, jobs, caplog) -> None:
+    """The scheduler queues one `reconcile` job per RECONCILE_INTERVAL_SECONDS bucket (however often it
+    ticks), and the worker runs the pass."""
+    admin, customer, employee = await api.admin(), await api.user("CUSTOMER"), await api.user("EMPLOYEE")
+    booking = await new_booking(api, admin, customer, later(clock, days=2))
+    assigned = await assign(api, admin, booking, employee)
+    ctx.faults.arm("assignment.cancelled")
+    await crashed(
+        api.post(f"/employee/assignments/{assigned.data['assignmentId']}/cancel", CANCEL_BODY, token=employee.token)
+    )
+    await jobs.run()
+    assert len(await inconsistencies(ctx)) == 3
+    clock.advance(minutes=6)
+
+    bucket = int(clock.now().timestamp()) // 3600
+    assert await queue_periodic(ctx, PERIODIC) == [f"reconcile:{bucket}"]
+    assert await queue_periodic(ctx, PERIODIC) == []  # the same bucket: queued once
+    assert (await ctx.queue.stats())["ready"] == 1
+    caplog.set_level("INFO", logger="models.reconcile")
+    assert await jobs.run() == 1
+    assert await inconsistencies(ctx) == []
+    [logged] = [r.getMessage() for r in caplog.records if r.name == "models.reconcile"]
+    assert logged.startswith(
+        "reconcile: repaired {'bookingCounter': 1, 'bookingStatus': 1, 'employeeCalendarRemoved': 1}; unresolved {}"
+    )
+    bookings = await bookings_by_id(api, admin)
+    assert bookings[booking]["status"] == "CANCELLED"
+
+    clock.advance(hours=1)
+    assert await queue_periodic(ctx, PERIODIC) == [f"reconcile:{bucket + 1}"]
+    assert await jobs.run() == 1
+    assert [r.getMessage() for r in caplog.records if r.name == "models.reconcile"][-1] == (
+        "reconcile: nothing to repair"
+    )
+
+
+async def test_reconcile_is_for_admins_only(api: Api) -> None:
+    student = await api.user("STUDENT")
+    reply = await api.post("/admin/reconcile", token=student.token)
+    assert reply.status == 403
+    assert reply.body == {"error": "Forbidden", "message": "Access denied. Required role: ADMIN"}
+
+
+async def test_tutor_ratings_follow_evaluations_when_there_are_any(api: Api, ctx: Context, clock) -> None:
+    """Without an `evaluations` collection the rating counters are left as they are; with one, they
+    are its sums (an evaluation made within the grace period waits for the next pass)."""
+    admin, teacher, other = await api.admin(), await tutor(api, "A"), await tutor(api, "B")
+    await ctx.db["users"].update_one({"_id": teacher.id}, {"$set": {"ratingSum": 3, "ratingCount": 1, "rating": 3.0}})
+    assert "evaluations" not in await ctx.db.list_collection_names()
+    assert (await reconcile(api, admin))["repaired"] == {}
+    assert (await api.get(f"/tutors/{teacher.id}", token=admin.token)).data["rating"] == 3.0
+
+    made = clock.now()
+    await ctx.db["evaluations"].insert_many(
+        [
+            {"_id": "e1", "sessionId": "s1", "studentId": "u1", "tutorId": teacher.id, "rating": 4, "createdAt": made},
+            {"_id": "e2", "sessionId": "s2", "studentId": "u2", "tutorId": teacher.id, "rating": 5, "createdAt": made},
+            {"_id": "e3", "sessionId": "s3", "studentId": "u1", "tutorId": other.id, "rating": 2, "createdAt": made},
+        ]
+    )
+    assert (await reconcile(api, admin))["repaired"] == {}  # just made: the counters' $inc may be on its way
+    clock.advance(minutes=6)
+    admin = (await relogin(api, admin))[0]
+    report = await reconcile(api, admin)
+    assert repaired(report) == {"tutorRating": (2, sorted([teacher.id, other.id]))}
+    profiles = [(await api.get(f"/tutors/{t.id}", token=admin.token)).data for t in (teacher, other)]
+    assert [(p["rating"], p["ratingCount"]) for p in profiles] == [(4.5, 2), (2.0, 1)]
+    assert (await reconcile(api, admin))["repaired"] == {}
+
+
+# ---------------------------------------------------------------- a failed insert frees only what is free
+
+
+async def test_a_lost_insert_reply_keeps_the_booked_slot(api: Api, ctx: Context, clock, monkeypatch) -> None:
+    """The session was written but the reply lost: the slot stays taken (no double booking)."""
+    admin, teacher, student, other = await api.admin(), await tutor(api), await api.user(), await api.user()
+    start = later(clock, days=2)
+    monkeypatch.setattr(ctx, "db", LostReply(ctx.db, "sessions", written=True))
+    failed = await book(api, student, teacher.id, start)
+    assert failed.status == 503, failed.body
+    [session] = (await api.get("/sessions", token=student.token)).data
+    assert session["startTime"] == start and session["status"] == "PENDING"
+    assert (await book(api, other, teacher.id, start)).status == 409
+    assert await inconsistencies(ctx) == []
+    clock.advance(minutes=6)
+    assert (await reconcile(api, (await relogin(api, admin))[0]))["repaired"] == {}
+
+
+async def test_a_failed_insert_frees_the_slot_once_a_reread_shows_it_absent(api: Api, ctx: Context, clock, monkeypatch):
+    teacher, student = await tutor(api), await api.user()
+    start = later(clock, days=2)
+    monkeypatch.setattr(ctx, "db", LostReply(ctx.db, "sessions", written=False))
+    assert (await book(api, student, teacher.id, start)).status == 503
+    assert await calendar(ctx, "tutor_calendars", teacher.id, "sessionId") == []
+    assert (await book(api, student, teacher.id, start)).status == 201
+
+
+async def test_when_the_reread_fails_too_the_slot_is_left_to_reconcile(
+    api: Api, ctx: Context, clock, monkeypatch
+) -> None:
+    admin, teacher, student = await api.admin(), await tutor(api), await api.user()
+    start = later(clock, days=2)
+    monkeypatch.setattr(ctx, "db", LostReply(ctx.db, "sessions", written=False, reread_fails=True))
+    assert (await book(api, student, teacher.id, start)).status == 503
+    [held] = await calendar(ctx, "tutor_calendars", teacher.id, "sessionId")
+    assert (await book(api, student, teacher.id, start)).status == 409  # not known to be free: kept
+    clock.advance(minutes=6)
+    admin, student = await relogin(api, admin, student)
+    assert repaired(await reconcile(api, admin)) == {"tutorCalendarRemoved": (1, [held])}
+    assert (await book(api, student, teacher.id, start)).status == 201
+
+
+@pytest.mark.parametrize("written", [True, False])
+async def test_a_failed_assignment_insert_undoes_only_what_did_not_happen(
+    api: Api, ctx: Context, clock, monkeypatch, written: bool
+) -> None:
+    admin, customer, employee = await api.admin(), await api.user("CUSTOMER"), await api.user("EMPLOYEE")
+    booking = await new_booking(api, admin, customer, later(clock, days=2))
+    monkeypatch.setattr(ctx, "db", LostReply(ctx.db, "assignments", written=written))
+    assert (await assign(api, admin, booking, employee)).status == 503
+    busy = await calendar(ctx, "employee_calendars", employee.raw["employeeId"], "assignmentId")
+    counted = (await ctx.db["bookings"].find_one({"_id": booking}))["liveAssignments"]
+    assert (len(busy), counted) == ((1, 1) if written else (0, 0))
+    assert await inconsistencies(ctx) == []
+    clock.advance(minutes=6)
+    report = await reconcile(api, (await relogin(api, admin))[0])
+    assert repaired(report) == ({"bookingStatus": (1, [booking])} if written else {})  # PENDING -> CONFIRMED
