@@ -89,7 +89,7 @@ async def pages(
     changes, or others insert, never shift a page), yielding to the event loop between pages."""
     last: str | None = None
     while True:
-        query = dict(where) if last is None else {"$and": [where, {"_id": {"$gt": last}}]}
+        query = where if last is None else {**where, "_id": {"$gt": last}}  # `where` never names _id
         batch = await collection.find(query, projection).sort([("_id", 1)]).limit(PAGE).to_list(None)
         if not batch:
             return
