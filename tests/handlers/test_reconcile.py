@@ -9,6 +9,7 @@ on the Context (server/faults.py), which kills the request between two writes as
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import aiohttp
@@ -18,7 +19,7 @@ from app.worker import PERIODIC
 from server.context import Context
 from tests.helpers import Api, User
 from tests.reconcile_fixtures import LostReply, inconsistencies, reconcile, repaired
-from tests.tutoring_fixtures import book, kinds, later, relogin, tutor
+from tests.tutoring_fixtures import book, interleaving, kinds, later, relogin, tutor  # noqa: F401 (fixture)
 from workers.scheduler import queue_periodic
 
 CLASS = {
@@ -356,3 +357,20 @@ async def test_a_failed_assignment_insert_undoes_only_what_did_not_happen(
     clock.advance(minutes=6)
     report = await reconcile(api, (await relogin(api, admin))[0])
     assert repaired(report) == ({"bookingStatus": (1, [booking])} if written else {})  # PENDING -> CONFIRMED
+
+
+async def test_TC_INT_014_passes_beside_live_bookings_change_nothing(
+    api: Api, ctx: Context, clock, interleaving
+) -> None:
+    """Reconcile passes running while students race for one slot (every store call yielding to the
+    loop): the booking rule still lets exactly one win, and the passes repair nothing."""
+    admin, teacher = await api.admin(), await tutor(api)
+    students = [await api.user() for _ in range(8)]
+    start = later(clock, days=2)
+    replies = await asyncio.gather(
+        *(book(api, s, teacher.id, start) for s in students), *(reconcile(api, admin) for _ in range(3))
+    )
+    bookings, reports = replies[:8], replies[8:]
+    assert sorted(r.status for r in bookings) == [201] + [409] * 7
+    assert [r["repaired"] for r in reports] == [{}, {}, {}]
+    assert await inconsistencies(ctx) == []
