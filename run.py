@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The command line: `python run.py [all|serve|worker|scheduler|seed]` (see `--help`)."""
+"""The command line: `python run.py [all|serve|worker|scheduler|seed|reconcile]` (see `--help`)."""
 
 from __future__ import annotations
 
@@ -103,6 +103,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="Load the demo data: asks the running server (HOST/PORT) to load it, or writes "
         "the store directly when no server runs. Idempotent; resets the demo records.",
     )
+    sub.add_parser(
+        "reconcile",
+        prog="run.py reconcile",
+        help="one reconcile pass: rebuild calendars, counters and statuses from their records; prints the report",
+        description="Rebuild derived state from the records that own it (tutor and employee calendars, booking "
+        "counters and statuses, class enrolment counts, tutor totals and ratings, approved cancellations) and "
+        "print what was repaired. Runs through the running server when one answers at HOST:PORT (the embedded "
+        "store lives in its process), else directly on the store. The scheduler also runs it every "
+        "RECONCILE_INTERVAL_SECONDS.",
+    )
     return parser
 
 
@@ -146,6 +156,10 @@ def main(argv: list[str] | None = None) -> int:
         from app.seed import load_demo_data
 
         asyncio.run(load_demo_data(settings))
+    elif command == "reconcile":
+        from app.reconcile import run_reconcile
+
+        asyncio.run(run_reconcile(settings))
     return 0
 
 

@@ -9,51 +9,18 @@ the store itself, load, and close it.
 
 from __future__ import annotations
 
-import uuid
-from typing import Any, cast
+from typing import Any
 
-import aiohttp
-from yarl import URL
-
+from app.admin_client import NoServer, post_as_admin, server_url
 from config.settings import Settings
-from models.demo import ADMIN_ID, load_into
-from server.auth import sign_access_token
-from server.clock import SystemClock
-from server.roles import Role
+from models.demo import load_into
 from server.runtime import open_context, resolve_settings
 
-
-class NoServer(Exception):
-    """Nothing listens at HOST:PORT."""
-
-
-def _server_url(settings: Settings) -> URL:
-    host = settings.host if settings.host not in ("", "0.0.0.0", "::") else "127.0.0.1"
-    return URL.build(scheme="http", host=host, port=settings.port, path="/api/v1/admin/demo-data")
-
-
-def _admin_token(settings: Settings) -> str:
-    """A one-minute ADMIN access token, signed like the server's own (fresh family and jti)."""
-    short = settings.model_copy(update={"access_token_ttl_seconds": 60})
-    token, _ = sign_access_token(short, SystemClock().now(), ADMIN_ID, Role.ADMIN, uuid.uuid4().hex)
-    return token
+PATH = "/admin/demo-data"
 
 
 async def load_through_server(settings: Settings) -> dict[str, Any]:
-    url = _server_url(settings)
-    timeout = aiohttp.ClientTimeout(total=60, sock_connect=3)
-    async with aiohttp.ClientSession(timeout=timeout) as session:
-        try:
-            async with session.post(
-                url, json={}, headers={"Authorization": f"Bearer {_admin_token(settings)}", "Accept-Language": "en"}
-            ) as resp:
-                body = await resp.json(content_type=None)
-                status = resp.status
-        except aiohttp.ClientConnectorError as exc:
-            raise NoServer(str(exc)) from None
-    if status != 200 or not isinstance(body, dict) or not body.get("success"):
-        raise RuntimeError(f"the server at {url.origin()} refused to load the demo data ({status}): {body}")
-    return cast(dict[str, Any], body["data"])
+    return await post_as_admin(settings, PATH, what="load the demo data")
 
 
 async def load_directly(settings: Settings) -> dict[str, Any]:
@@ -69,10 +36,10 @@ async def load_demo_data(settings: Settings) -> dict[str, Any]:
     settings = resolve_settings(settings)
     try:
         summary = await load_through_server(settings)
-        where = f"through the running server at {_server_url(settings).origin()}"
+        where = f"through the running server at {server_url(settings, PATH).origin()}"
     except NoServer:
         summary = await load_directly(settings)
-        where = f"straight into the store (no server answered at {_server_url(settings).origin()})"
+        where = f"straight into the store (no server answered at {server_url(settings, PATH).origin()})"
     print(f"Demo data loaded {where}.")
     print(f"Accounts (password {summary['password']!r}):")
     for account in summary["accounts"]:

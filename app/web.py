@@ -12,7 +12,7 @@ from typing import Any
 import socketio
 from aiohttp import web
 
-from app.worker import build_worker
+from app.worker import PERIODIC, build_worker
 from config.settings import Settings
 from handlers import (
     accounts,
@@ -24,6 +24,7 @@ from handlers import (
     demo,
     evaluations,
     forum,
+    maintenance,
     notifications,
     presence,
     progress,
@@ -66,6 +67,7 @@ AREAS: list[Area] = [
     progress.area,
     approvals.area,
     forum.area,
+    maintenance.area,
 ]
 
 SIO_KEY = web.AppKey("sio", socketio.AsyncServer)
@@ -149,7 +151,7 @@ async def in_process_workers(ctx: Context) -> AsyncIterator[None]:
     """`run.py` (all in one): a worker and a scheduler beside the server, stopped at cleanup."""
     tasks = [
         asyncio.create_task(build_worker(ctx).run_forever()),
-        asyncio.create_task(run_scheduler_forever(ctx)),
+        asyncio.create_task(run_scheduler_forever(ctx, periodic=PERIODIC)),
     ]
     try:
         yield

@@ -13,10 +13,10 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from config.settings import Settings
-from models import notifications, sessions
+from models import notifications, reconcile, sessions
 from server.context import Context
 from server.runtime import open_context, resolve_settings
-from workers.scheduler import run_scheduler_forever
+from workers.scheduler import Periodic, run_scheduler_forever
 from workers.worker import JobHandler, Worker, new_worker
 
 log = logging.getLogger(__name__)
@@ -24,7 +24,13 @@ log = logging.getLogger(__name__)
 JOBS: dict[str, JobHandler] = {
     notifications.JOB_TYPE: notifications.deliver,
     sessions.REMINDER_JOB: sessions.send_reminder,
+    reconcile.JOB_TYPE: reconcile.run_job,
 }
+
+# Jobs the scheduler queues on its own, once per interval (see workers/scheduler.queue_periodic).
+PERIODIC: list[Periodic] = [
+    Periodic(reconcile.JOB_TYPE, lambda settings: settings.reconcile_interval_seconds),
+]
 
 
 def build_worker(ctx: Context, **options: Any) -> Worker:
@@ -59,4 +65,4 @@ async def run_worker(settings: Settings) -> None:
 
 async def run_scheduler(settings: Settings) -> None:
     """`python run.py scheduler`: one scheduler process, stopped by SIGINT/SIGTERM."""
-    await _run_until_signal(settings, run_scheduler_forever)
+    await _run_until_signal(settings, lambda ctx, stop: run_scheduler_forever(ctx, stop, PERIODIC))

@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     # Queue, scheduler, reminders
     scheduler_interval_seconds: float = Field(1.0, gt=0)
     session_reminder_minutes: int = Field(60, ge=0)
+    reconcile_interval_seconds: float = Field(3600.0, gt=0)  # how often the scheduler queues a reconcile pass
+    # A record or interval younger than this may belong to an operation still between its writes: the
+    # reconcile pass leaves it alone (longer than any request takes; a crashed one is repaired after it).
+    reconcile_grace_seconds: float = Field(300.0, ge=0)
 
     # Tutoring (sessions, cancellation requests, classes, tutor search)
     session_cancel_min_notice_minutes: int = Field(120, ge=0)  # no cancel request closer to the start

@@ -11,9 +11,13 @@ Documents
   is then part of the cancel's single conditional update, and an employee's list is one sorted,
   paged query. Bookings are never edited after creation, so the copies cannot drift (a future
   "reschedule" must update both).
-- `employee_calendars`: `{_id: employeeId, busy: [{assignmentId, start, end}]}`. Assigning pushes
-  the job's interval only where no busy interval overlaps it (one single-document condition), so
-  no employee is given two jobs at once, however many admins assign concurrently.
+- `employee_calendars`: `{_id: employeeId, busy: [{assignmentId, start, end, reservedAt}]}`. Assigning
+  pushes the job's interval only where no busy interval overlaps it (one single-document condition),
+  so no employee is given two jobs at once, however many admins assign concurrently.
+
+Assigning and cancelling write several documents one after another (calendar, booking counter,
+assignment); a crash between them is repaired by `models.reconcile`, which rebuilds calendars,
+counters and booking statuses from the assignments.
 
 Times are stored as aware UTC datetimes; the `/employee` API shows them as `yyyy-MM-dd HH:mm:ss`
 in `TIMEZONE`, the rest of the API as ISO 8601 UTC.
@@ -36,7 +40,9 @@ from models.notifications import notify
 from server.auth import Principal
 from server.clock import as_utc
 from server.context import Context
+from server.documents import absent
 from server.errors import Conflict, Forbidden, NotFound, RuleViolation
+from server.faults import crash_point
 from server.indexes import IndexSpec
 from server.paging import PageQuery, fetch_page, mongo_sort
 from server.realtime import role_room, user_rooms
@@ -301,7 +307,7 @@ async def _reserve(ctx: Context, employee_id: str, assignment_id: str, start: da
     calendars = ctx.db[CALENDARS]
     # Housekeeping: finished intervals can no longer overlap anything assignable (bookings are future).
     await calendars.update_one({"_id": employee_id}, {"$pull": {"busy": {"end": {"$lt": ctx.clock.now()}}}})
-    entry = {"assignmentId": assignment_id, "start": start, "end": end}
+    entry = {"assignmentId": assignment_id, "start": start, "end": end, "reservedAt": ctx.clock.now()}
     free = {"_id": employee_id, "busy": {"$not": {"$elemMatch": {"start": {"$lt": end}, "end": {"$gt": start}}}}}
     for _ in range(2):  # a first upsert racing another for a new calendar loses once with a duplicate key
         try:
@@ -377,6 +383,7 @@ async def assign_employee(
     assignment_id = assignment_id or str(uuid.uuid4())
     start, end = _interval(booking)
     await _reserve(ctx, data.employeeId, assignment_id, start, end)
+    crash_point(ctx, "assignment.reserved")
     counted = await ctx.db[BOOKINGS].find_one_and_update(
         {"_id": booking_id, "status": {"$nin": CLOSED_BOOKING}},
         {"$inc": {"liveAssignments": 1}, "$set": {"updatedAt": now}},
@@ -384,6 +391,7 @@ async def assign_employee(
     if counted is None:  # cancelled or completed meanwhile
         await _release(ctx, data.employeeId, assignment_id)
         raise RuleViolation("booking.not_assignable")
+    crash_point(ctx, "assignment.counted")
     doc = assignment_document(booking, employee, assignment_id=assignment_id, assigned_at=now)
     try:
         await ctx.db[ASSIGNMENTS].insert_one(doc)
@@ -391,6 +399,13 @@ async def assign_employee(
         await ctx.db[BOOKINGS].update_one({"_id": booking_id}, {"$inc": {"liveAssignments": -1}})
         await _release(ctx, data.employeeId, assignment_id)
         raise Conflict("assignment.duplicate") from None
+    except BaseException:
+        # The reply may be lost while the write happened: undo only what is known not to be booked.
+        if await absent(ctx.db[ASSIGNMENTS], assignment_id):
+            await ctx.db[BOOKINGS].update_one({"_id": booking_id}, {"$inc": {"liveAssignments": -1}})
+            await _release(ctx, data.employeeId, assignment_id)
+        raise
+    crash_point(ctx, "assignment.inserted")
     await ctx.db[BOOKINGS].update_one(
         {"_id": booking_id, "status": "PENDING"}, {"$set": {"status": "CONFIRMED", "updatedAt": now}}
     )
@@ -490,6 +505,7 @@ async def cancel_assignment(
             ctx, principal, assignment_id, "ASSIGNED", "assignment.cancel_requires_assigned", cutoff_from=now
         )
 
+    crash_point(ctx, "assignment.cancelled")
     await _release(ctx, doc["employeeId"], doc["_id"])
     booking = await ctx.db[BOOKINGS].find_one_and_update(
         {"_id": doc["bookingId"]},

@@ -5,7 +5,9 @@ intervals the owner is taken for. An interval is taken with ONE conditional upda
 document — push only where no busy interval overlaps — so two requests for overlapping times
 cannot both succeed, whatever their interleaving and whichever process serves them (a
 single-document update is atomic in MongoDB and in the embedded store). Intervals are half-open:
-one ending at 10:00 and one starting at 10:00 do not overlap.
+one ending at 10:00 and one starting at 10:00 do not overlap. Each interval is stamped
+`reservedAt`, so the reconcile pass can tell one whose record insert is still on its way (young)
+from one a crash orphaned (old).
 
 The document is created first with its own upsert, then the conditional push runs without upsert:
 an upsert whose filter carries the overlap condition would, on a conflict, try to insert a second
@@ -52,7 +54,7 @@ class Calendar:
         """Take [start, end) for `holder` (the fields that say whose interval it is); False when it
         overlaps a busy interval."""
         await self._ensure(ctx, owner_id)
-        entry = {**holder, "start": start, "end": end}
+        entry = {**holder, "start": start, "end": end, "reservedAt": ctx.clock.now()}
         taken = await ctx.db[self.collection].find_one_and_update(
             {"_id": owner_id, "busy": {"$not": _overlapping(start, end)}},
             {"$push": {"busy": entry}},

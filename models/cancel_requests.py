@@ -31,6 +31,7 @@ from server.clock import as_utc
 from server.context import Context
 from server.documents import find_or_404
 from server.errors import Conflict, Forbidden, NotFound, RuleViolation
+from server.faults import crash_point
 from server.indexes import IndexSpec
 from server.paging import PageQuery, fetch_page
 from server.roles import Role
@@ -189,7 +190,18 @@ async def _decide(
 
 async def approve_request(ctx: Context, principal: Principal, request_id: str, decision: Decision) -> dict[str, Any]:
     doc, session = await _decide(ctx, principal, request_id, "APPROVED", decision)
-    params = {**sessions.notice_params(session), "reason": decision.reason or "-"}
+    crash_point(ctx, "cancel_request.decided")
+    return render(await finish_approval(ctx, doc, session))
+
+
+async def finish_approval(ctx: Context, doc: dict[str, Any], session: dict[str, Any]) -> dict[str, Any]:
+    """What an APPROVED request does to its session, then its `outcome` and the notices.
+
+    Runs right after the decision, and again from the reconcile pass for an APPROVED request left
+    without an `outcome` (the process died between the two writes). Every step is idempotent:
+    `cancel_session` and `remove_student` are conditional updates that match only once, and the
+    notices' job ids derive from the request, so a second run stores no second notice."""
+    params = {**sessions.notice_params(session), "reason": doc.get("decisionReason") or "-"}
     if doc["requesterSide"] == Role.STUDENT and session["type"] == "GROUP":
         await sessions.remove_student(ctx, session["_id"], doc["requesterId"])
         outcome = "LEFT_SESSION"
@@ -197,8 +209,15 @@ async def approve_request(ctx: Context, principal: Principal, request_id: str, d
         cancelled = await sessions.cancel_session(ctx, session["_id"], doc["reason"])
         outcome = "SESSION_CANCELLED" if cancelled is not None else "SESSION_NOT_ACTIVE"
         if cancelled is not None:
-            others = [u for u in sessions.participants(cancelled) if u not in (doc["requesterId"], principal.id)]
-            await notify(ctx, others, "session.cancelled", params=params, data={"sessionId": session["_id"]})
+            others = [u for u in sessions.participants(cancelled) if u not in (doc["requesterId"], doc["decidedBy"])]
+            await notify(
+                ctx,
+                others,
+                "session.cancelled",
+                params=params,
+                data={"sessionId": session["_id"]},
+                job_id=f"cancel_request:{doc['_id']}:session.cancelled",
+            )
     updated = await ctx.db[COLLECTION].find_one_and_update(
         {"_id": doc["_id"]}, {"$set": {"outcome": outcome}}, return_document=ReturnDocument.AFTER
     )
@@ -211,8 +230,9 @@ async def approve_request(ctx: Context, principal: Principal, request_id: str, d
         "cancel_request.approved",
         params=params,
         data={"cancelRequestId": doc["_id"], "sessionId": session["_id"], "outcome": outcome},
+        job_id=f"cancel_request:{doc['_id']}:approved",
     )
-    return render(doc)
+    return doc
 
 
 async def reject_request(ctx: Context, principal: Principal, request_id: str, decision: Decision) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from models.users import get_user
 from server.auth import Principal
 from server.context import Context
 from server.errors import Conflict
+from server.faults import crash_point
 from server.indexes import IndexSpec
 from server.paging import PageQuery, fetch_page
 from server.realtime import user_room
@@ -85,6 +86,7 @@ async def evaluate(ctx: Context, student: Principal, session_id: str, new: NewEv
         await ctx.db[COLLECTION].insert_one(doc)
     except DuplicateKeyError:
         raise Conflict("evaluation.already_exists") from None
+    crash_point(ctx, "evaluation.inserted")  # a crash here leaves the rating to the reconcile pass
     await tutors.record_rating(ctx, session["tutorId"], new.rating)
     evaluation = render(doc)
     await notify(

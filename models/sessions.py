@@ -11,7 +11,8 @@ Lifecycle (every arrow is ONE conditional update whose filter carries the expect
 
 No double booking: a session first takes its interval in the tutor's calendar
 (`models.calendars`, one atomic single-document condition), then is inserted; the interval is
-given back when the session is rejected or cancelled, or when its insert fails.
+given back when the session is rejected or cancelled, or when its insert is known not to have
+happened. A crash between two such writes is repaired by `models.reconcile`.
 
 Reminders: when a session becomes CONFIRMED a job `session.reminder` is queued for
 SESSION_REMINDER_MINUTES before the start. The job re-reads the session when it fires and reminds
@@ -35,8 +36,9 @@ from models.users import get_user
 from server.auth import Principal
 from server.clock import as_utc, to_millis
 from server.context import Context
-from server.documents import find_or_404
+from server.documents import absent, find_or_404
 from server.errors import Conflict, Forbidden, RuleViolation
+from server.faults import crash_point
 from server.indexes import IndexSpec
 from server.jsonutil import iso
 from server.paging import PageQuery, fetch_page, mongo_sort
@@ -216,16 +218,20 @@ def new_doc(
 async def insert_with_slot(ctx: Context, doc: dict[str, Any]) -> bool:
     """Take the session's interval in the tutor's calendar, then insert it. False when the tutor is busy.
 
-    If the insert fails (a duplicate class slot, the store going away) the interval is given back
-    before the error goes on."""
+    If the insert fails, the interval is given back only once a re-read shows the session does not
+    exist: a failed insert (a lost reply, a cancelled task) may still have written it, and freeing
+    a booked slot would let a second booking take it. If the re-read fails too, the interval stays
+    and the reconcile pass decides later, from the sessions collection."""
     if not await calendars.reserve(
         ctx, doc["tutorId"], doc["_id"], doc["startTime"], doc["endTime"], doc.get("slotKey")
     ):
         return False
+    crash_point(ctx, "session.reserved")
     try:
         await ctx.db[COLLECTION].insert_one(doc)
     except BaseException:
-        await calendars.release(ctx, doc["tutorId"], doc["_id"])
+        if await absent(ctx.db[COLLECTION], doc["_id"]):
+            await calendars.release(ctx, doc["tutorId"], doc["_id"])
         raise
     return True
 
@@ -408,6 +414,7 @@ async def complete_session(ctx: Context, principal: Principal, session_id: str) 
         time_rule={"$lte": now},
         time_key="session.not_started_yet",
     )
+    crash_point(ctx, "session.completed")
     await tutors.count_completed_session(ctx, doc["tutorId"])
     await close_open_requests(ctx, doc["_id"])
     await notify(ctx, doc["studentIds"], "session.completed", params=notice_params(doc), data={"sessionId": doc["_id"]})
@@ -465,6 +472,7 @@ async def cancel_session(ctx: Context, session_id: str, reason: str) -> dict[str
     )
     if doc is None:
         return None
+    crash_point(ctx, "session.cancelled")
     await calendars.release(ctx, doc["tutorId"], doc["_id"])
     await close_open_requests(ctx, doc["_id"])
     await announce(ctx, doc)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -10,6 +10,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from config.settings import Settings
 from server.clock import SystemClock
+from server.faults import Faults
 from server.metrics import Metrics
 from server.queue import Queue
 from server.realtime import Realtime
@@ -28,3 +29,5 @@ class Context:
     queue: Queue
     clock: SystemClock
     metrics: Metrics
+    # Crash points armed by tests (server/faults.py); empty, and so free, everywhere else.
+    faults: Faults = field(default_factory=Faults)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
 from server.errors import NotFound
+
+log = logging.getLogger(__name__)
 
 
 async def find_or_404(collection: Any, doc_id: str, not_found_key: str, projection: Any = None) -> dict[str, Any]:
@@ -13,3 +17,16 @@ async def find_or_404(collection: Any, doc_id: str, not_found_key: str, projecti
     if doc is None:
         raise NotFound(not_found_key)
     return doc
+
+
+async def absent(collection: Any, doc_id: str) -> bool:
+    """True only when a fresh read says no document has `_id`: what a failed insert must know before
+    undoing what came before it (its reply may have been lost while the write happened).
+
+    False when the document exists, and also when the read itself fails or is cancelled: "not
+    known to be absent" leaves the undo to the reconcile pass instead of guessing."""
+    try:
+        return await collection.find_one({"_id": doc_id}, {"_id": 1}) is None
+    except (Exception, asyncio.CancelledError):
+        log.warning("re-read of %s in %s failed: left for reconcile", doc_id, getattr(collection, "name", "?"))
+        return False
