@@ -37,6 +37,7 @@ from server.clock import as_utc, to_millis
 from server.context import Context
 from server.documents import find_or_404
 from server.errors import Conflict, Forbidden, RuleViolation
+from server.faults import crash_point
 from server.paging import PageQuery, fetch_page
 from server.roles import OVERSEERS, Role
 from server.validation import NonBlankStr
@@ -327,6 +328,7 @@ async def approve(ctx: Context, manager: Principal, approval_id: str, decision: 
         if window[1] <= ctx.clock.now():
             raise RuleViolation("approval.window_ended")
         attempt_id = await allocations.reserve_all(ctx, approval_id, resources, *window)
+        crash_point(ctx, "approval.reserved")  # a crash here leaves intervals for the reconcile pass
     now = ctx.clock.now()
     try:
         doc = await _transition(

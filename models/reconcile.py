@@ -7,6 +7,7 @@ process that dies between two of those writes leaves them disagreeing. Rather th
 sequence is atomic, each derived value is rebuilt here from its owner:
 
     calendars (tutors', employees')      <- active sessions and assignments  (reconcile_calendars)
+    resource calendars (rooms, ...)      <- APPROVED approvals               (reconcile_resources)
     booking counters and statuses        <- assignments                      (reconcile_records)
     class enrolment counts               <- the class's enrolled students
     tutor totalSessions / rating         <- COMPLETED sessions / evaluations
@@ -35,6 +36,7 @@ from models.reconcile_records import (
     reconcile_tutors,
 )
 from models.reconcile_report import Report, Window
+from models.reconcile_resources import reconcile_resources
 from server.context import Context
 from server.queue import Job
 
@@ -50,6 +52,7 @@ async def reconcile(ctx: Context) -> dict[str, Any]:
     # Cancels first: finishing one frees a calendar interval the calendar step would otherwise see.
     await finish_approved_cancels(ctx, window, report)
     await reconcile_calendars(ctx, window, report)
+    await reconcile_resources(ctx, window, report)
     await reconcile_bookings(ctx, window, report)
     await reconcile_classes(ctx, window, report)
     await reconcile_tutors(ctx, window, report)

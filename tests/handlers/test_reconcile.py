@@ -369,3 +369,34 @@ async def test_TC_INT_014_passes_beside_live_bookings_change_nothing(
     assert sorted(r.status for r in bookings) == [201] + [409] * 7
     assert [r["repaired"] for r in reports] == [{}, {}, {}]
     assert await inconsistencies(ctx) == []
+
+
+async def test_TC_INT_014_resources_reserved_by_a_dead_approval_are_freed(api: Api, ctx: Context, clock) -> None:
+    """An approval killed between reserving its room and becoming APPROVED leaves the room taken for
+    nobody; the pass frees it once the grace period is over, and never touches an APPROVED one's."""
+    from tests.handlers.test_approvals import ask, busy, window
+
+    admin, manager, teacher = await api.admin(), await api.user("MANAGEMENT"), await api.user("TUTOR")
+    kept = await ask(api, teacher, *window(clock, 9))
+    lost = await ask(api, teacher, *window(clock, 11))
+    approved = await api.post(
+        f"/approvals/{kept['id']}/approve", {"allocatedResources": {"room": "C303"}}, token=manager.token
+    )
+    assert approved.status == 200, approved.body
+    ctx.faults.arm("approval.reserved")
+    await crashed(
+        api.post(f"/approvals/{lost['id']}/approve", {"allocatedResources": {"room": "C303"}}, token=manager.token)
+    )
+    assert sorted(e["approvalId"] for e in await busy(ctx, "room", "C303")) == sorted([kept["id"], lost["id"]])
+    assert (await api.get(f"/approvals/{lost['id']}", token=manager.token)).data["status"] == "PENDING"
+
+    assert (await reconcile(api, admin))["repaired"] == {}  # within the grace period: may be on its way
+    clock.advance(minutes=6)
+    admin, manager = await relogin(api, admin, manager)
+    assert repaired(await reconcile(api, admin)) == {"resourceCalendarRemoved": (1, ["room:C303"])}
+    assert [e["approvalId"] for e in await busy(ctx, "room", "C303")] == [kept["id"]]
+    again = await api.post(
+        f"/approvals/{lost['id']}/approve", {"allocatedResources": {"room": "C303"}}, token=manager.token
+    )
+    assert again.status == 200, again.body  # the room is free for the request again
+    assert (await reconcile(api, admin))["repaired"] == {}
