@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 from datetime import datetime, timedelta
 from typing import Any
-
-import pytest
 
 from server.clock import FakeClock
 from server.jsonutil import iso
@@ -64,34 +60,3 @@ async def of_kind(api: Api, user: User, kind: str) -> list[dict[str, Any]]:
 async def relogin(api: Api, *users: User) -> list[User]:
     """Fresh tokens after the fake clock moved past the access-token lifetime."""
     return [await api.login(u.username, u.password) for u in users]
-
-
-@pytest.fixture
-def interleaving(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every embedded-store operation first yields to the event loop.
-
-    In-memory operations never suspend, so concurrent requests would otherwise only interleave at
-    Redis calls; with this, they interleave between any two store operations, as they do against a
-    real MongoDB, and a read-check-write race would show (checked: a booking that reads the
-    calendar and then pushes fails the 12-bookings test under this fixture). No effect when
-    MONGODB_URL is set."""
-    from server import embedded_store
-
-    # A few loop turns: enough for other requests' Redis round trips to complete meanwhile.
-    yields = 20
-
-    original = embedded_store.EmbeddedCollection.__getattr__
-
-    def yielding(self: Any, name: str) -> Any:
-        target = original(self, name)
-        if not inspect.iscoroutinefunction(target):
-            return target
-
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            for _ in range(yields):
-                await asyncio.sleep(0)
-            return await target(*args, **kwargs)
-
-        return call
-
-    monkeypatch.setattr(embedded_store.EmbeddedCollection, "__getattr__", yielding)
