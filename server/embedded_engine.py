@@ -25,7 +25,8 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from collections.abc import Iterable, Iterator
+import operator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -190,7 +191,36 @@ class Engine:
 
     def candidates(self, spec: Any) -> list[Any] | None:
         """Ids, in natural order, that include every match of `spec`; None means all documents."""
+        found = self._candidate_set(spec)
+        if found is None:
+            return None
+        position, last = self.position, len(self.position) + len(found)
+        return sorted(found, key=lambda i: position.get(i, last))
+
+    def exact(self, spec: Any) -> bool:
+        """Whether the candidates of `spec` are exactly its matches: every condition is a plain
+        value of an indexed field (a bucket holds exactly the documents equal to, or holding in an
+        array, its value, with MongoDB's type-aware equality) and no write is under way."""
+        return (
+            self.store.touched is None
+            and isinstance(spec, dict)
+            and bool(spec)
+            and all(
+                field in self.fields
+                and not self.fields[field].overflow
+                and not isinstance(value, (dict, list))
+                and _key(value) is not None
+                for field, value in spec.items()
+            )
+        )
+
+    def _candidate_set(self, spec: Any) -> set[Any] | None:
         best: set[Any] | None = None
+        if self.exact(spec):  # every bucket must hold: intersect them all
+            for field, value in spec.items():
+                found = self.fields[field].lookup([value]) or set()
+                best = found if best is None else best & found
+            return best
         for field, values in _equalities(spec):
             if field == "_id":
                 if any(isinstance(v, (dict, list, bool)) for v in values):
@@ -202,12 +232,9 @@ class Engine:
                 continue
             if found is not None and (best is None or len(found) < len(best)):
                 best = found
-        if best is None:
-            return None
-        if self.store.touched:  # changed by the write in progress: their index entries may be stale
+        if best is not None and self.store.touched:  # changed by the write in progress: stale entries
             best = best.union(self.store.touched)
-        position, last = self.position, len(self.position) + len(best)
-        return sorted(best, key=lambda i: position.get(i, last))
+        return best
 
     def iter_documents(self, spec: Any) -> Iterator[dict[str, Any]]:
         """mongomock's `_iter_documents`: stored documents matching `spec`, natural order."""
@@ -218,9 +245,9 @@ class Engine:
         source: Iterable[dict[str, Any]] = (
             list(documents.values()) if ids is None else [documents[i] for i in ids if i in documents]
         )
-        touched = self.store.touched
+        touched, exact = self.store.touched, self.exact(spec)
         for doc in source:
-            if filtering.filter_applies(spec, doc):
+            if exact or filtering.filter_applies(spec, doc):
                 if touched is not None:  # an update may change it in place
                     doc_id = doc["_id"]
                     touched[helpers.hashdict(doc_id) if isinstance(doc_id, dict) else doc_id] = None
@@ -270,7 +297,7 @@ class Selection:
                 if direction < 0:
                     docs.reverse()
                 continue
-            docs.sort(key=functools.partial(filtering.resolve_sort_key, field), reverse=direction < 0)
+            docs.sort(key=_sort_key(field, docs), reverse=direction < 0)
         return docs
 
     def page(self) -> list[dict[str, Any]]:
@@ -315,6 +342,32 @@ class Selection:
 
     def close(self) -> None:
         return None
+
+
+_PLAIN_SORT_TYPES = (str, datetime, bool, int, float)
+
+
+def _sort_key(field: str, docs: list[dict[str, Any]]) -> Callable[[dict[str, Any]], Any]:
+    """mongomock's sort key, or the field's own value when every document holds a value of one
+    plain type there (same order, without a comparison wrapper per value: several times faster)."""
+    if "." not in field and docs:
+        kinds = {_plain_kind(doc.get(field, _MISSING)) for doc in docs}
+        if len(kinds) == 1 and None not in kinds:
+            return operator.itemgetter(field)
+    return functools.partial(filtering.resolve_sort_key, field)
+
+
+_MISSING = object()
+
+
+def _plain_kind(value: Any) -> type | None:
+    if isinstance(value, bool):
+        return bool
+    if isinstance(value, (int, float)):
+        return None if isinstance(value, float) and math.isnan(value) else float
+    if isinstance(value, (str, datetime)):
+        return type(value)
+    return None
 
 
 def install(collection: Any) -> Engine:
