@@ -60,4 +60,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from server.datadir_lock import DataDirInUse
+
+    try:
+        sys.exit(main())
+    except DataDirInUse as refused:  # a second process on one DATA_DIR: what to do, not a traceback
+        sys.exit(f"run.py: {refused}")

@@ -34,7 +34,7 @@ from server.paging import PageQuery, fetch_page
 
 COLLECTION = "cancel_requests"
 INDEXES = [
-    (COLLECTION, [("openKey", 1)], {"unique": True, "sparse": True}),
+    (COLLECTION, [("openKey", 1)], {"unique": True, "partialFilterExpression": {"openKey": {"$type": "string"}}}),
     (COLLECTION, [("requesterId", 1), ("createdAt", -1)], {}),
     (COLLECTION, [("deciderIds", 1), ("createdAt", -1)], {}),
     (COLLECTION, [("sessionId", 1), ("status", 1)], {}),

@@ -61,7 +61,11 @@ log = logging.getLogger(__name__)
 CONVERSATIONS = "conversations"
 MESSAGES = "messages"
 INDEXES = [
-    (CONVERSATIONS, [("directKey", 1)], {"unique": True, "sparse": True}),
+    (
+        CONVERSATIONS,
+        [("directKey", 1)],
+        {"unique": True, "partialFilterExpression": {"directKey": {"$type": "string"}}},
+    ),
     (CONVERSATIONS, [("memberIds", 1), ("lastActivityAt", -1)], {}),
     # One document per seq (a message or a void marker); reservations (seq None) are not indexed.
     (MESSAGES, [("conversationId", 1), ("seq", 1)], {"unique": True, "partialFilterExpression": {"seq": {"$gt": 0}}}),
@@ -83,6 +87,7 @@ NUMBERING_ATTEMPTS = 3
 # History and sync read this many documents beyond `limit`: room for void markers and for the
 # seqs of sends still in flight above the newest page.
 READ_SLACK = 64
+MAX_SEQ = 2**53 - 1  # seqs from clients: any larger would not fit a BSON int64 after +1 (and JS loses them)
 
 # Names the ids of messages sent with a clientMessageId (see message_id); never change it.
 MESSAGE_ID_NAMESPACE = uuid.UUID("6f1d6c2e-3b0a-4c59-9a47-1f5d2b8e7c31")
@@ -137,7 +142,7 @@ class SendPayload(NewMessage):
 class ReadRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    seq: int = Field(ge=0)
+    seq: int = Field(ge=0, le=MAX_SEQ)
 
 
 class ReadPayload(ReadRequest):
@@ -155,14 +160,14 @@ class SyncPayload(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     conversationId: Id
-    afterSeq: int = Field(0, ge=0)
+    afterSeq: int = Field(0, ge=0, le=MAX_SEQ)
     limit: int = Field(SYNC_LIMIT, ge=1, le=SYNC_LIMIT)
 
 
 class HistoryQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    before: int | None = Field(None, ge=1)
+    before: int | None = Field(None, ge=1, le=MAX_SEQ)
     limit: int = Field(HISTORY_LIMIT, ge=1, le=100)
 
 

@@ -26,7 +26,7 @@ Role = Literal["STUDENT", "TUTOR", "MANAGEMENT", "CUSTOMER", "EMPLOYEE", "ADMIN"
 INDEXES = [
     (COLLECTION, [("usernameKey", 1)], {"unique": True}),
     (COLLECTION, [("email", 1)], {"unique": True}),
-    (COLLECTION, [("employeeId", 1)], {"unique": True, "sparse": True}),
+    (COLLECTION, [("employeeId", 1)], {"unique": True, "partialFilterExpression": {"employeeId": {"$type": "string"}}}),
     (COLLECTION, [("role", 1)], {}),
 ]
 

@@ -224,7 +224,18 @@ class EmbeddedStore:
         return result, error, seq
 
     def _create_index(self, engine: Engine, keys: Any, options: dict[str, Any]) -> str:
-        name: str = engine.collection.create_index(keys, **options)
+        """Declare an index, or redeclare it with new options (a start after an upgrade). mongomock's
+        own create_index is bypassed: it re-checks the existing documents on every call, O(n) at
+        each start, and ignores `partialFilterExpression` while doing so (refusing a partial unique
+        index over documents it does not cover). The documents are not re-checked here."""
+        index_list = [tuple(key) for key in helpers.create_index_list(keys)]
+        name: str = options.get("name") or helpers.gen_index_name(index_list)
+        spec: dict[str, Any] = {"key": index_list}
+        spec.update({flag: True for flag in ("unique", "sparse") if options.get(flag)})
+        spec.update(
+            {k: options[k] for k in ("expireAfterSeconds", "partialFilterExpression") if options.get(k) is not None}
+        )
+        engine.store.create_index(name, spec)
         engine.add_field_index(keys)
         if options.get("expireAfterSeconds") is not None:
             field = helpers.create_index_list(keys)[0][0]

@@ -94,22 +94,24 @@ async def flushed_redis(redis_url: str) -> AsyncIterator[None]:
 
 
 @pytest.fixture
-def make_app(settings: Settings, clock: FakeClock, flushed_redis: None) -> Callable[..., Awaitable[Any]]:
+async def make_app(
+    settings: Settings, clock: FakeClock, flushed_redis: None
+) -> AsyncIterator[Callable[..., Awaitable[Any]]]:
     async def make(**overrides: Any) -> Any:
         return await create_app(settings.model_copy(update=overrides) if overrides else settings, clock=clock)
 
-    return make
+    yield make
+    if settings.mongodb_url:  # every app of the test used this database: drop it
+        from pymongo import AsyncMongoClient
+
+        mongo: AsyncMongoClient = AsyncMongoClient(settings.mongodb_url)
+        await mongo.drop_database(settings.mongodb_database)
+        await mongo.close()
 
 
 @pytest.fixture
-async def client(
-    aiohttp_client: Any, make_app: Callable[..., Awaitable[Any]], settings: Settings
-) -> AsyncIterator[Any]:
-    app = await make_app()
-    test_client = await aiohttp_client(app)
-    yield test_client
-    if settings.mongodb_url:
-        await app[CTX_KEY].db.client.drop_database(settings.mongodb_database)
+async def client(aiohttp_client: Any, make_app: Callable[..., Awaitable[Any]]) -> AsyncIterator[Any]:
+    yield await aiohttp_client(await make_app())
 
 
 @pytest.fixture
