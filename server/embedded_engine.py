@@ -218,8 +218,8 @@ class Engine:
         best: set[Any] | None = None
         if self.exact(spec):  # every bucket must hold: intersect them all
             for field, value in spec.items():
-                found = self.fields[field].lookup([value]) or set()
-                best = found if best is None else best & found
+                bucket = self.fields[field].lookup([value]) or set()
+                best = bucket if best is None else best & bucket
             return best
         for field, values in _equalities(spec):
             if field == "_id":
