@@ -50,8 +50,9 @@ class OpenStore:
         self._closers.clear()
 
 
-async def open_store(settings: Settings, *, durable: bool = True, database_name: str | None = None) -> OpenStore:
-    """`durable=False` keeps an embedded store in memory only (no DATA_DIR files, no lock)."""
+async def open_store(settings: Settings, *, snapshot: bool = True, database_name: str | None = None) -> OpenStore:
+    """`snapshot=False` keeps an embedded store in memory only (no journal in DATA_DIR, no lock).
+    (The name predates the journal, which replaced the snapshot.)"""
     name = database_name or settings.mongodb_database
     if settings.mongodb_url:
         from pymongo import AsyncMongoClient
@@ -73,7 +74,7 @@ async def open_store(settings: Settings, *, durable: bool = True, database_name:
         return store
 
     seed = settings.embedded_interleave_seed
-    embedded = EmbeddedStore(name, settings.data_dir if durable else None, threaded=seed is None, interleave_seed=seed)
+    embedded = EmbeddedStore(name, settings.data_dir if snapshot else None, threaded=seed is None, interleave_seed=seed)
     loaded = await asyncio.to_thread(embedded.open)
     # The replayed documents live as long as the process: take them out of the garbage collector's
     # generations, or every full collection walks them all with the GIL held (~70 ms at 100k
@@ -94,7 +95,7 @@ async def open_store(settings: Settings, *, durable: bool = True, database_name:
         "document store: EMBEDDED, private to this process (pid-locked DATA_DIR %s, %d documents loaded): "
         "no other process (a worker, a scheduler, a second server) can see these documents. "
         "Set MONGODB_URL to share a MongoDB.",
-        settings.data_dir.resolve() if durable else "none, in memory only",
+        settings.data_dir.resolve() if snapshot else "none, in memory only",
         loaded,
     )
     return store

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
+
 from server.clock import FakeClock
 from server.jsonutil import iso
 from tests.helpers import Api, User
@@ -60,3 +62,10 @@ async def of_kind(api: Api, user: User, kind: str) -> list[dict[str, Any]]:
 async def relogin(api: Api, *users: User) -> list[User]:
     """Fresh tokens after the fake clock moved past the access-token lifetime."""
     return [await api.login(u.username, u.password) for u in users]
+
+
+@pytest.fixture
+def interleaving() -> None:
+    """Every embedded-store operation yields to the event loop: now true of every test (random,
+    seeded yields around and inside every operation, see tests/conftest.py), so this fixture only
+    marks the tests written to catch a race."""

@@ -6,6 +6,7 @@ import asyncio
 
 from tests.tutoring_fixtures import (
     book,
+    interleaving,  # noqa: F401 (fixture)
     kinds,
     of_kind,
     relogin,
@@ -112,7 +113,7 @@ async def test_TC_INT_003_class_enrollment_to_sessions_flow(api, jobs) -> None:
     assert (await kinds(api, teacher)).count("class.enrolled") == 2
 
 
-async def test_generation_twice_creates_nothing_twice(api, clock) -> None:
+async def test_generation_twice_creates_nothing_twice(api, clock, interleaving) -> None:
     teacher = await tutor(api)
     cls = await new_class(api, teacher)
     runs = await asyncio.gather(*(api.post(f"/classes/{cls['id']}/sessions", token=teacher.token) for _ in range(3)))
@@ -143,7 +144,7 @@ async def test_later_enrolment_joins_future_sessions(api, clock) -> None:
     assert all(s["studentIds"] == [early.id, late.id] for s in sessions[1:])
 
 
-async def test_TC_INT_012_ten_concurrent_enrolments_into_capacity_four(api) -> None:
+async def test_TC_INT_012_ten_concurrent_enrolments_into_capacity_four(api, interleaving) -> None:
     teacher = await tutor(api)
     cls = await new_class(api, teacher, capacity=4)
     students = [await api.user("STUDENT") for _ in range(10)]
@@ -155,7 +156,7 @@ async def test_TC_INT_012_ten_concurrent_enrolments_into_capacity_four(api) -> N
     assert final["enrolledCount"] == 4 and sorted(final["studentIds"]) == winners
 
 
-async def test_enrol_once(api) -> None:
+async def test_enrol_once(api, interleaving) -> None:
     teacher = await tutor(api)
     cls = await new_class(api, teacher)
     student = await api.user("STUDENT")

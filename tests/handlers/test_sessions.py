@@ -8,6 +8,7 @@ from datetime import timedelta
 from server.jsonutil import iso
 from tests.tutoring_fixtures import (
     book,
+    interleaving,  # noqa: F401 (fixture)
     kinds,
     later,
     notifications,
@@ -229,7 +230,7 @@ async def test_cancel_request_needs_two_hours_notice(api, clock) -> None:
     ).status == 201
 
 
-async def test_TC_INT_012_twelve_concurrent_bookings_of_one_slot(api, clock) -> None:
+async def test_TC_INT_012_twelve_concurrent_bookings_of_one_slot(api, clock, interleaving) -> None:
     teacher = await tutor(api)
     students = [await api.user("STUDENT") for _ in range(12)]
     start = later(clock, days=1)
@@ -353,7 +354,7 @@ async def test_booking_validation(api, clock) -> None:
     assert (await api.post("/sessions", {}, token=manager.token)).status == 403
 
 
-async def test_group_session_join_up_to_capacity(api, clock, jobs) -> None:
+async def test_group_session_join_up_to_capacity(api, clock, jobs, interleaving) -> None:
     teacher = await tutor(api)
     created = await api.post(
         "/sessions",

@@ -119,7 +119,7 @@ async def test_seed_command_without_a_server_writes_the_store(
     offline = settings.model_copy(update={"host": "127.0.0.1", "port": free_port()})
     await demo.load_demo_data(offline)
     assert "straight into the store" in capsys.readouterr().out
-    store = await open_store(offline)  # what a server started afterwards would load
+    store = await open_store(offline, snapshot=True)  # what a server started afterwards would load
     try:
         assert await store.db[ASSIGNMENTS].count_documents({}) == 3
         assert await store.db[USERS].count_documents({"_id": {"$in": DEMO_IDS}}) == 3
