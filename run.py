@@ -11,6 +11,8 @@ from pydantic import ValidationError
 
 from config.logging import setup_logging
 from config.settings import Settings
+from server.datadir_lock import DataDirInUse
+from server.store import SharedStoreRequired, require_shared_store
 
 DESCRIPTION = """\
 Realtime server for learning and home-service platforms: REST under /api/v1, Socket.IO, a
@@ -147,10 +149,12 @@ def main(argv: list[str] | None = None) -> int:
     elif command == "worker":
         from app.worker import run_worker
 
+        require_shared_store(settings, command)
         asyncio.run(run_worker(settings))
     elif command == "scheduler":
         from app.worker import run_scheduler
 
+        require_shared_store(settings, command)
         asyncio.run(run_scheduler(settings))
     elif command == "seed":
         from app.seed import load_demo_data
@@ -164,4 +168,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except (DataDirInUse, SharedStoreRequired) as refused:  # what to do instead, not a traceback
+        sys.exit(f"run.py: {refused}")

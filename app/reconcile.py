@@ -2,7 +2,7 @@
 
 Like `seed`: with the embedded store only the server's process sees the documents, so the pass is
 asked of the running server (`POST /api/v1/admin/reconcile`); with no server answering, the store
-is opened here, the pass run, and the store closed (its snapshot written).
+is opened here, the pass run, and the store closed.
 """
 
 from __future__ import annotations

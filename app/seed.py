@@ -28,7 +28,7 @@ async def load_directly(settings: Settings) -> dict[str, Any]:
     try:
         return await load_into(ctx)
     finally:
-        await close()  # writes the embedded store's snapshot
+        await close()
 
 
 async def load_demo_data(settings: Settings) -> dict[str, Any]:

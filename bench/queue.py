@@ -108,7 +108,6 @@ async def main(jobs: int) -> None:
                 data_dir=Path(tmp),
                 redis_url=f"unix://{server.socket_file}",
                 jwt_secret="bench",
-                snapshot_interval_seconds=3600,
             )
 
             async def noop(ctx, job) -> None:

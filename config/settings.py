@@ -27,7 +27,9 @@ class Settings(BaseSettings):
     mongodb_database: str = "learnhome"
     redis_url: str | None = None
     data_dir: Path = Path("./var")
-    snapshot_interval_seconds: float = Field(5.0, gt=0)
+    # Tests: run embedded-store operations inline on the loop and yield to it at random around them,
+    # reproducibly from this seed (see server/embedded_store.py). Unset in a server.
+    embedded_interleave_seed: int | None = None
 
     # Accounts and tokens
     jwt_secret: str | None = None  # unset: a random secret kept in DATA_DIR/jwt_secret

@@ -6,6 +6,10 @@ Documents
   `liveAssignments` counts its assignments that are not CANCELLED: the booking turns CANCELLED by
   one conditional update when that count reaches 0, and assigning refuses a CANCELLED booking, so
   a cancellation racing a new assignment cannot leave a cancelled booking with a working employee.
+  `openAssignments` counts those still ASSIGNED or IN_PROGRESS: assigning raises it before the
+  assignment exists, closing one (check-out, cancel) lowers it, and the booking turns COMPLETED by
+  one update conditional on it being 0. Counting the open assignments instead would miss one that
+  is counted but not yet inserted, and complete a booking that still has work to do.
 - `assignments`: one employee on one booking. It carries a copy of the booking's fields it shows
   and decides on (code, service, address, time, duration, price, quantity, note): the 2-hour rule
   is then part of the cancel's single conditional update, and an employee's list is one sorted,
@@ -230,6 +234,7 @@ def booking_document(
     status: str,
     live_assignments: int,
     created_at: datetime,
+    open_assignments: int | None = None,
 ) -> dict[str, Any]:
     return {
         "_id": booking_id,
@@ -244,6 +249,7 @@ def booking_document(
         "note": note,
         "status": status,
         "liveAssignments": live_assignments,
+        "openAssignments": live_assignments if open_assignments is None else open_assignments,
         "createdAt": created_at,
         "updatedAt": created_at,
     }
@@ -386,7 +392,7 @@ async def assign_employee(
     crash_point(ctx, "assignment.reserved")
     counted = await ctx.db[BOOKINGS].find_one_and_update(
         {"_id": booking_id, "status": {"$nin": CLOSED_BOOKING}},
-        {"$inc": {"liveAssignments": 1}, "$set": {"updatedAt": now}},
+        {"$inc": {"liveAssignments": 1, "openAssignments": 1}, "$set": {"updatedAt": now}},
     )
     if counted is None:  # cancelled or completed meanwhile
         await _release(ctx, data.employeeId, assignment_id)
@@ -396,13 +402,14 @@ async def assign_employee(
     try:
         await ctx.db[ASSIGNMENTS].insert_one(doc)
     except DuplicateKeyError:
-        await ctx.db[BOOKINGS].update_one({"_id": booking_id}, {"$inc": {"liveAssignments": -1}})
+        await ctx.db[BOOKINGS].update_one({"_id": booking_id}, {"$inc": {"liveAssignments": -1, "openAssignments": -1}})
         await _release(ctx, data.employeeId, assignment_id)
         raise Conflict("assignment.duplicate") from None
     except BaseException:
         # The reply may be lost while the write happened: undo only what is known not to be booked.
         if await absent(ctx.db[ASSIGNMENTS], assignment_id):
-            await ctx.db[BOOKINGS].update_one({"_id": booking_id}, {"$inc": {"liveAssignments": -1}})
+            undo = {"$inc": {"liveAssignments": -1, "openAssignments": -1}}
+            await ctx.db[BOOKINGS].update_one({"_id": booking_id}, undo)
             await _release(ctx, data.employeeId, assignment_id)
         raise
     crash_point(ctx, "assignment.inserted")
@@ -509,7 +516,7 @@ async def cancel_assignment(
     await _release(ctx, doc["employeeId"], doc["_id"])
     booking = await ctx.db[BOOKINGS].find_one_and_update(
         {"_id": doc["bookingId"]},
-        {"$inc": {"liveAssignments": -1}, "$set": {"updatedAt": now}},
+        {"$inc": {"liveAssignments": -1, "openAssignments": -1}, "$set": {"updatedAt": now}},
         return_document=ReturnDocument.AFTER,
     )
     if booking is not None and booking["liveAssignments"] <= 0:
@@ -518,6 +525,8 @@ async def cancel_assignment(
             {"_id": doc["bookingId"], "liveAssignments": {"$lte": 0}, "status": {"$ne": "CANCELLED"}},
             {"$set": {"status": "CANCELLED", "cancelledAt": now, "updatedAt": now}},
         )
+    elif booking is not None and booking.get("openAssignments", 1) <= 0:  # the others are all done
+        await _complete_if_none_open(ctx, doc["bookingId"], now)
 
     people = await users.users_by_ids(ctx, [doc["customerId"], doc["employeeUserId"]])
     item = assignment_item(doc, people.get(doc["customerId"]), ctx.settings.timezone)
@@ -581,16 +590,25 @@ async def check_out(ctx: Context, principal: Principal, assignment_id: str) -> d
         "checkOutTime",
         "assignment.check_out_requires_in_progress",
     )
-    still_open = await ctx.db[ASSIGNMENTS].count_documents(
-        {"bookingId": doc["bookingId"], "status": {"$in": ["ASSIGNED", "IN_PROGRESS"]}}
+    now = doc["updatedAt"]
+    booking = await ctx.db[BOOKINGS].find_one_and_update(
+        {"_id": doc["bookingId"]},
+        {"$inc": {"openAssignments": -1}, "$set": {"updatedAt": now}},
+        projection={"openAssignments": 1},
+        return_document=ReturnDocument.AFTER,
     )
-    if not still_open:
-        now = doc["updatedAt"]
-        await ctx.db[BOOKINGS].update_one(
-            {"_id": doc["bookingId"], "status": {"$nin": CLOSED_BOOKING}},
-            {"$set": {"status": "COMPLETED", "completedAt": now, "updatedAt": now}},
-        )
+    if booking is not None and booking["openAssignments"] <= 0:
+        await _complete_if_none_open(ctx, doc["bookingId"], now)
     return await _progressed(ctx, doc, "assignment.completed")
+
+
+async def _complete_if_none_open(ctx: Context, booking_id: str, now: datetime) -> None:
+    """COMPLETED, conditional on the open count: an assignment added meanwhile (counted before it
+    is inserted) keeps the booking open."""
+    await ctx.db[BOOKINGS].update_one(
+        {"_id": booking_id, "openAssignments": {"$lte": 0}, "status": {"$nin": CLOSED_BOOKING}},
+        {"$set": {"status": "COMPLETED", "completedAt": now, "updatedAt": now}},
+    )
 
 
 async def _progressed(ctx: Context, doc: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -666,8 +684,14 @@ async def put_demo_records(ctx: Context, bookings: list[dict[str, Any]], assignm
     """Write seed documents as they are (upsert by id: loading twice creates nothing twice), keeping
     each booking's live count and each employee's calendar in step with the assignments."""
     for booking in bookings:
-        live = sum(1 for a in assignments if a["bookingId"] == booking["_id"] and a["status"] != "CANCELLED")
-        await ctx.db[BOOKINGS].replace_one({"_id": booking["_id"]}, {**booking, "liveAssignments": live}, upsert=True)
+        own = [a for a in assignments if a["bookingId"] == booking["_id"]]
+        live = sum(1 for a in own if a["status"] != "CANCELLED")
+        still_open = sum(1 for a in own if a["status"] in ("ASSIGNED", "IN_PROGRESS"))
+        await ctx.db[BOOKINGS].replace_one(
+            {"_id": booking["_id"]},
+            {**booking, "liveAssignments": live, "openAssignments": still_open},
+            upsert=True,
+        )
     for assignment in assignments:
         await ctx.db[ASSIGNMENTS].replace_one({"_id": assignment["_id"]}, assignment, upsert=True)
     by_employee: dict[str, list[dict[str, Any]]] = {}

@@ -38,7 +38,7 @@ from server.roles import Role
 from server.validation import required_text
 
 INDEXES: list[IndexSpec] = [
-    (COLLECTION, [("openKey", 1)], {"unique": True, "sparse": True}),
+    (COLLECTION, [("openKey", 1)], {"unique": True, "partialFilterExpression": {"openKey": {"$type": "string"}}}),
     (COLLECTION, [("requesterId", 1), ("createdAt", -1)], {}),
     (COLLECTION, [("deciderIds", 1), ("createdAt", -1)], {}),
     (COLLECTION, [("sessionId", 1), ("status", 1)], {}),

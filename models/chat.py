@@ -11,6 +11,15 @@ The rules, and how each one holds under concurrency:
   reservation takes a seq: a resend (retry, reconnect, double click), even one racing the first
   request, gets the first message back and never burns a seq. A message without clientMessageId
   gets a random UUID. A message is visible (history, sync, lastMessage) once it has its seq.
+- No seq is ever skipped by a reader. Taking a seq and numbering the message are two writes, so
+  B (seq 14) may become visible before A (seq 13). History and sync therefore stop at a seq that
+  has no message yet: sync returns the run after `afterSeq` up to the first missing seq, and the
+  newest history page starts below the lowest missing one, so no client ever holds 14 without 13
+  and then asks for what follows 14. A seq whose sender died (or stalled longer than
+  STALE_RESERVATION) before numbering its message would stop readers for good, so a reader that
+  meets such a seq, with a later message numbered more than STALE_RESERVATION ago, fills it with
+  a void marker. The unique (conversationId, seq) index makes the marker and a late numbering
+  exclude each other (the late sender then takes a new seq).
 - Unread. Each member has a read pointer `reads.<userId>` (only ever raised, with `$max`); the
   unread count is `lastSeq - lastReadSeq`, no counter per message per member. Sending raises the
   sender's pointer to their message (replying means you have read the conversation), so your own
@@ -54,9 +63,14 @@ log = logging.getLogger(__name__)
 CONVERSATIONS = "conversations"
 MESSAGES = "messages"
 INDEXES: list[IndexSpec] = [
-    (CONVERSATIONS, [("directKey", 1)], {"unique": True, "sparse": True}),
+    (
+        CONVERSATIONS,
+        [("directKey", 1)],
+        {"unique": True, "partialFilterExpression": {"directKey": {"$type": "string"}}},
+    ),
     (CONVERSATIONS, [("memberIds", 1), ("lastActivityAt", -1)], {}),
-    (MESSAGES, [("conversationId", 1), ("seq", -1)], {}),
+    # One document per seq (a message or a void marker); reservations (seq None) are not indexed.
+    (MESSAGES, [("conversationId", 1), ("seq", 1)], {"unique": True, "partialFilterExpression": {"seq": {"$gt": 0}}}),
 ]
 
 MAX_BODY_CHARS = 4000
@@ -71,6 +85,11 @@ PREVIEW_CHARS = 100
 STALE_RESERVATION = timedelta(seconds=10)
 REPLAY_WAIT_SECONDS = 2.0
 REPLAY_POLL_SECONDS = 0.02
+NUMBERING_ATTEMPTS = 3
+# History and sync read this many documents beyond `limit`: room for void markers and for the
+# seqs of sends still in flight above the newest page.
+READ_SLACK = 64
+MAX_SEQ = 2**53 - 1  # seqs from clients: any larger would not fit a BSON int64 after +1 (and JS loses them)
 
 # Names the ids of messages sent with a clientMessageId (see message_id); never change it.
 MESSAGE_ID_NAMESPACE = uuid.UUID("6f1d6c2e-3b0a-4c59-9a47-1f5d2b8e7c31")
@@ -125,7 +144,7 @@ class SendPayload(NewMessage):
 class ReadRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    seq: int = Field(ge=0)
+    seq: int = Field(ge=0, le=MAX_SEQ)
 
 
 class ReadPayload(ReadRequest):
@@ -143,14 +162,14 @@ class SyncPayload(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     conversationId: Id
-    afterSeq: int = Field(0, ge=0)
+    afterSeq: int = Field(0, ge=0, le=MAX_SEQ)
     limit: int = Field(SYNC_LIMIT, ge=1, le=SYNC_LIMIT)
 
 
 class HistoryQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    before: int | None = Field(None, ge=1)
+    before: int | None = Field(None, ge=1, le=MAX_SEQ)
     limit: int = Field(HISTORY_LIMIT, ge=1, le=100)
 
 
@@ -320,21 +339,29 @@ async def _number_and_deliver(
 ) -> dict[str, Any]:
     """Give a reserved message the conversation's next seq, then publish it."""
     conversation_id, sender_id = reservation["conversationId"], reservation["senderId"]
-    counter = await ctx.db[CONVERSATIONS].find_one_and_update(
-        {"_id": conversation_id, "memberIds": sender_id},
-        {"$inc": {"lastSeq": 1}},
-        projection={"lastSeq": 1},
-        return_document=ReturnDocument.AFTER,
-    )
-    if counter is None:  # the conversation went away under us: withdraw the reservation
-        await ctx.db[MESSAGES].delete_one({"_id": reservation["_id"], "seq": None})
-        raise Forbidden()
-    seq = counter["lastSeq"]
-    doc = await ctx.db[MESSAGES].find_one_and_update(
-        {"_id": reservation["_id"], "seq": None},
-        {"$set": {"seq": seq}, "$unset": {"reservedAt": ""}},
-        return_document=ReturnDocument.AFTER,
-    )
+    for _ in range(NUMBERING_ATTEMPTS):
+        counter = await ctx.db[CONVERSATIONS].find_one_and_update(
+            {"_id": conversation_id, "memberIds": sender_id},
+            {"$inc": {"lastSeq": 1}},
+            projection={"lastSeq": 1},
+            return_document=ReturnDocument.AFTER,
+        )
+        if counter is None:  # the conversation went away under us: withdraw the reservation
+            await ctx.db[MESSAGES].delete_one({"_id": reservation["_id"], "seq": None})
+            raise Forbidden()
+        seq = counter["lastSeq"]
+        try:
+            doc = await ctx.db[MESSAGES].find_one_and_update(
+                {"_id": reservation["_id"], "seq": None},
+                {"$set": {"seq": seq, "numberedAt": ctx.clock.now()}, "$unset": {"reservedAt": ""}},
+                return_document=ReturnDocument.AFTER,
+            )
+        except DuplicateKeyError:  # we stalled so long that a reader filled our seq: take another
+            log.warning("chat: seq %s of %s was given up as void before its message got it", seq, conversation_id)
+            continue
+        break
+    else:
+        raise Conflict("chat.send_in_progress")
     if doc is None:  # only after a stale takeover raced the original request: theirs stands
         log.warning(
             "chat: seq %s of %s left unused (message %s numbered twice)", seq, conversation_id, reservation["_id"]
@@ -415,40 +442,96 @@ async def _notify_offline_members(ctx: Context, conversation: dict[str, Any], me
         log.exception("chat: offline notification for %s failed", message["id"])
 
 
+async def _void_if_abandoned(ctx: Context, conversation_id: str, seq: int, later: dict[str, Any]) -> bool:
+    """Whether `seq` (no message, while `later`, a higher seq, has one) may be passed: it may once
+    `later` was numbered more than STALE_RESERVATION ago, since the sender of `seq` took it before
+    that; it is then filled with a void marker, unless its message got numbered meanwhile."""
+    numbered = later.get("numberedAt") or later["createdAt"]
+    if as_utc(numbered) > ctx.clock.now() - STALE_RESERVATION:
+        return False  # its sender may still be numbering it
+    marker = {"_id": f"void:{conversation_id}:{seq}", "conversationId": conversation_id, "seq": seq, "void": True}
+    try:
+        await ctx.db[MESSAGES].insert_one({**marker, "createdAt": ctx.clock.now()})
+        log.warning("chat: seq %s of %s had no message; filled with a void marker", seq, conversation_id)
+        return True
+    except DuplicateKeyError:  # filled by another reader (fine), or numbered just now (read it next time)
+        existing = await ctx.db[MESSAGES].find_one({"conversationId": conversation_id, "seq": seq}, {"void": 1})
+        return bool(existing and existing.get("void"))
+
+
+async def _messages(
+    ctx: Context, conversation_id: str, seq: dict[str, Any], order: int, size: int
+) -> list[dict[str, Any]]:
+    return await (
+        ctx.db[MESSAGES]
+        .find({"conversationId": conversation_id, "seq": seq})
+        .sort([("seq", order)])
+        .limit(size)
+        .to_list(None)
+    )
+
+
 async def history(
     ctx: Context, principal: Principal, conversation_id: str, query: HistoryQuery
 ) -> list[dict[str, Any]]:
-    """Messages newest first, `before` a seq (exclusive), at most `limit`."""
-    await _member_doc(ctx, principal, conversation_id, {"memberIds": 1})
-    seq: dict[str, Any] = {"$gt": 0}
-    if query.before is not None:
-        seq["$lt"] = query.before
-    docs = await (
-        ctx.db[MESSAGES]
-        .find({"conversationId": conversation_id, "seq": seq})
-        .sort([("seq", -1)])
-        .limit(query.limit)
-        .to_list(None)
-    )
-    return [message_view(d) for d in docs]
+    """Messages newest first, `before` a seq (exclusive), at most `limit`.
+
+    A page is a run of consecutive seqs. The newest page (no `before`) starts below the lowest seq
+    still being numbered, so its newest message is one a later sync continues from without a
+    skip; an older page (`before`) runs down from `before` and stops at a seq without a message."""
+    conversation = await _member_doc(ctx, principal, conversation_id, {"memberIds": 1, "lastSeq": 1})
+    newest = query.before is None
+    top = conversation["lastSeq"] if query.before is None else query.before - 1
+    # The window includes the message just above `top`, which judges whether `top` is abandoned.
+    size = query.limit + READ_SLACK + 1
+    docs = await _messages(ctx, conversation_id, {"$gt": 0, "$lte": top + 1}, -1, size)
+    window_full = len(docs) == size  # older messages may follow the window: it ends, not a gap
+    run: list[dict[str, Any]] = []
+    above = docs.pop(0) if docs and docs[0]["seq"] == top + 1 else None
+    expected = top
+    for doc in [*docs, None]:
+        if doc is None and window_full:
+            break
+        floor = doc["seq"] if doc is not None else 0
+        while expected > floor:  # `expected` has no message
+            later = run[-1] if run else above
+            if later is not None and await _void_if_abandoned(ctx, conversation_id, expected, later):
+                expected -= 1
+                continue
+            if not newest:
+                return [message_view(d) for d in run if not d.get("void")][: query.limit]
+            run, above = [], None  # nothing above a seq still being numbered is shown
+            expected -= 1
+        if doc is None:
+            break
+        run.append(doc)
+        expected -= 1
+    return [message_view(d) for d in run if not d.get("void")][: query.limit]
 
 
 async def sync(ctx: Context, principal: Principal, payload: SyncPayload) -> dict[str, Any]:
     """What a reconnecting client missed: the messages after `afterSeq`, oldest first, at most
-    `limit` (500); `hasMore` says to ask again from the last one returned."""
+    `limit` (500); `hasMore` says to ask again from the last one returned. The messages are a run
+    of consecutive seqs: it stops before the first seq that has no message yet."""
     conversation = await _member_doc(ctx, principal, payload.conversationId)
-    docs = await (
-        ctx.db[MESSAGES]
-        .find({"conversationId": payload.conversationId, "seq": {"$gt": payload.afterSeq}})
-        .sort([("seq", 1)])
-        .limit(payload.limit + 1)
-        .to_list(None)
-    )
+    docs = await _messages(ctx, payload.conversationId, {"$gt": payload.afterSeq}, 1, payload.limit + READ_SLACK + 1)
+    run: list[dict[str, Any]] = []
+    expected = payload.afterSeq + 1
+    complete = True  # the run reached the end of what was read
+    for doc in docs:
+        while expected < doc["seq"] and await _void_if_abandoned(ctx, payload.conversationId, expected, doc):
+            expected += 1
+        if expected < doc["seq"]:
+            complete = False
+            break
+        run.append(doc)
+        expected += 1
+    messages = [d for d in run if not d.get("void")]
     last_read = _last_read(conversation, principal.id)
     return {
         "conversationId": payload.conversationId,
-        "messages": [message_view(d) for d in docs[: payload.limit]],
-        "hasMore": len(docs) > payload.limit,
+        "messages": [message_view(d) for d in messages[: payload.limit]],
+        "hasMore": len(messages) > payload.limit or (complete and len(docs) == payload.limit + READ_SLACK + 1),
         "lastSeq": conversation["lastSeq"],
         "lastReadSeq": last_read,
         "unreadCount": max(0, conversation["lastSeq"] - last_read),

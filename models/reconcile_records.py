@@ -1,6 +1,7 @@
 """Reconcile counters and statuses with the records they summarize, and finish approved cancels.
 
-- Bookings: `liveAssignments` is the number of the booking's assignments not CANCELLED, and the
+- Bookings: `liveAssignments` is the number of the booking's assignments not CANCELLED,
+  `openAssignments` of those still ASSIGNED or IN_PROGRESS (the counter completion waits on), and the
   booking's status follows them (PENDING → CONFIRMED once assigned → IN_PROGRESS once one checked
   in → COMPLETED once none is open; CANCELLED once all are cancelled). Only a booking whose
   document and assignments all settled (untouched for the grace period) is repaired: an assign or
@@ -74,10 +75,18 @@ async def reconcile_bookings(ctx: Context, window: Window, report: Report) -> No
             ):
                 continue
             live = sum(1 for a in own if a["status"] != "CANCELLED")
+            still_open = sum(1 for a in own if a["status"] in ("ASSIGNED", "IN_PROGRESS"))
             status = booking_should_be(booking["status"], own)
-            if live == booking.get("liveAssignments") and status == booking["status"]:
+            counters = (live, still_open)
+            seen = (booking.get("liveAssignments"), booking.get("openAssignments"))
+            if counters == seen and status == booking["status"]:
                 continue
-            changes: dict[str, Any] = {"liveAssignments": live, "status": status, "updatedAt": window.now}
+            changes: dict[str, Any] = {
+                "liveAssignments": live,
+                "openAssignments": still_open,
+                "status": status,
+                "updatedAt": window.now,
+            }
             if status != booking["status"] and status in ("CANCELLED", "COMPLETED"):
                 changes["cancelledAt" if status == "CANCELLED" else "completedAt"] = window.now
             result = await books.update_one(
@@ -85,12 +94,13 @@ async def reconcile_bookings(ctx: Context, window: Window, report: Report) -> No
                     "_id": booking["_id"],
                     "status": booking["status"],
                     "liveAssignments": booking.get("liveAssignments"),
+                    "openAssignments": booking.get("openAssignments"),
                     "updatedAt": booking.get("updatedAt"),
                 },
                 {"$set": changes},
             )
             if result.modified_count:
-                if live != booking.get("liveAssignments"):
+                if counters != seen:
                     report.repair("bookingCounter", booking["_id"])
                 if status != booking["status"]:
                     report.repair("bookingStatus", booking["_id"])

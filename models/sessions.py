@@ -59,7 +59,7 @@ INDEXES: list[IndexSpec] = [
     (COLLECTION, [("classId", 1), ("startTime", 1)], {}),
     (COLLECTION, [("status", 1), ("startTime", 1)], {}),
     # One session per class slot: what makes generating a class's sessions idempotent.
-    (COLLECTION, [("slotKey", 1)], {"unique": True, "sparse": True}),
+    (COLLECTION, [("slotKey", 1)], {"unique": True, "partialFilterExpression": {"slotKey": {"$type": "string"}}}),
 ]
 
 SORTS = {"startTime": "startTime", "createdAt": "createdAt", "status": "status"}
@@ -211,7 +211,7 @@ def new_doc(
     if status == "CONFIRMED":
         doc["confirmedAt"] = now
     if slot_key is not None:
-        doc["slotKey"] = slot_key  # absent otherwise: the unique index is sparse
+        doc["slotKey"] = slot_key  # absent otherwise: the unique index covers strings only
     return doc
 
 

@@ -28,7 +28,7 @@ COLLECTION = "users"
 INDEXES: list[IndexSpec] = [
     (COLLECTION, [("usernameKey", 1)], {"unique": True}),
     (COLLECTION, [("email", 1)], {"unique": True}),
-    (COLLECTION, [("employeeId", 1)], {"unique": True, "sparse": True}),
+    (COLLECTION, [("employeeId", 1)], {"unique": True, "partialFilterExpression": {"employeeId": {"$type": "string"}}}),
     (COLLECTION, [("role", 1)], {}),
 ]
 

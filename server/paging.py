@@ -9,12 +9,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from server.errors import ValidationFailed
 
 MAX_PAGE_SIZE = 100
+# Client integers are bounded: `page * size` must stay a valid skip (a BSON int64) on any engine,
+# so that `page=10**20` is a 400 and not a 500.
+MAX_PAGE = 10_000_000
 
 
 class PageQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    page: int = Field(0, ge=0)
+    page: int = Field(0, ge=0, le=MAX_PAGE)
     size: int = Field(20, ge=1, le=MAX_PAGE_SIZE)
     sort: str | None = None
 

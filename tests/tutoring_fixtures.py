@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -67,31 +65,7 @@ async def relogin(api: Api, *users: User) -> list[User]:
 
 
 @pytest.fixture
-def interleaving(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every embedded-store operation first yields to the event loop.
-
-    In-memory operations never suspend, so concurrent requests would otherwise only interleave at
-    Redis calls; with this, they interleave between any two store operations, as they do against a
-    real MongoDB, and a read-check-write race would show (checked: a booking that reads the
-    calendar and then pushes fails the 12-bookings test under this fixture). No effect when
-    MONGODB_URL is set."""
-    from server import embedded_store
-
-    # A few loop turns: enough for other requests' Redis round trips to complete meanwhile.
-    yields = 20
-
-    original = embedded_store.EmbeddedCollection.__getattr__
-
-    def yielding(self: Any, name: str) -> Any:
-        target = original(self, name)
-        if not inspect.iscoroutinefunction(target):
-            return target
-
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            for _ in range(yields):
-                await asyncio.sleep(0)
-            return await target(*args, **kwargs)
-
-        return call
-
-    monkeypatch.setattr(embedded_store.EmbeddedCollection, "__getattr__", yielding)
+def interleaving() -> None:
+    """Every embedded-store operation yields to the event loop: now true of every test (random,
+    seeded yields around and inside every operation, see tests/conftest.py), so this fixture only
+    marks the tests written to catch a race."""

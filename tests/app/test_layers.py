@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -73,7 +74,8 @@ run.main(["worker"])
 import app.worker
 assert app.worker.JOBS, "the worker has job handlers"
 """
+    env = {**os.environ, "MONGODB_URL": "mongodb://db.invalid:27017"}  # a worker needs a shared store
     out = subprocess.run(
-        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True, env=env
     ).stdout
     assert json.loads(out.strip().splitlines()[-1]) == []

@@ -130,3 +130,9 @@ async def test_a_room_emit_on_one_process_reaches_a_client_on_the_other(
                 pass
         for process in processes:
             stop(process)
+        if os.environ.get("MONGODB_URL"):  # both processes used this database: drop it
+            from pymongo import AsyncMongoClient
+
+            mongo: AsyncMongoClient = AsyncMongoClient(os.environ["MONGODB_URL"])
+            await mongo.drop_database(database)
+            await mongo.close()

@@ -8,7 +8,7 @@ from server.embedded_store import EmbeddedStore
 
 
 async def test_filters_naming_an_id_behave_as_a_scan_would() -> None:
-    coll = EmbeddedStore("t", None).db["items"]
+    coll = EmbeddedStore("t", threaded=False).db["items"]
     await coll.insert_many([{"_id": "a", "n": 1, "tags": ["x"]}, {"_id": "b", "n": 2}, {"_id": 7, "n": 3}])
     assert (await coll.find_one({"_id": "a"}))["n"] == 1
     assert await coll.find_one({"_id": "a", "n": 2}) is None  # the rest of the filter still applies

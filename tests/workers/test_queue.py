@@ -258,7 +258,8 @@ async def test_a_worker_process_context_reaches_server_clients(api, ctx, setting
 
     user = await api.user()
     sock = await sockets(user.token)
-    worker_ctx, close = await open_context(settings)  # what `python run.py worker` builds
+    # What `python run.py worker` builds (its own DATA_DIR: the server's embedded store owns this one).
+    worker_ctx, close = await open_context(settings.model_copy(update={"data_dir": settings.data_dir / "worker"}))
     try:
         assert worker_ctx.realtime.emitter is not ctx.realtime.emitter
         await notify(worker_ctx, [user.id], "announcement", title="From a worker", body="b")

@@ -1,0 +1,374 @@
+"""What makes a mongomock collection fit to serve: reads in O(matches), and every change seen.
+
+mongomock keeps the query, update and projection semantics we rely on, but three of its habits do
+not scale: every query scans the whole collection, its cursor re-slices its result list for each
+document it yields (a read of n documents costs O(n²)) and copies every match even when one page is
+asked for, and a TTL index makes every access scan the collection and delete documents behind the
+journal's back. `install(collection)` replaces those parts on one collection:
+
+- Candidate selection. Each declared index's first field (top level) gets a hash index: value →
+  ids, array elements filed one by one (a multikey index). A filter that names a value of `_id` or
+  of an indexed field, directly or under `$and`/`$eq`/`$in`, is answered from the smallest such
+  set; mongomock's `filter_applies` is still run on each candidate, so the answer is exactly the
+  scan's, only found in O(candidates). Unique-index checks go through the same path.
+- `find`. Sorts the matching stored documents (mongomock's sort key, stable, natural order as the
+  last tiebreak as before), slices skip/limit, and copies a document only when it is yielded.
+- Change tracking. Between `begin()` and `end()` every id stored, deleted or handed to an update is
+  collected; `end()` re-files those documents in the hash indexes and returns them, which is what
+  the journal records (their after-images, or their deletion).
+
+TTL expiry is switched off here; the store sweeps expired documents itself, through the journal.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+import operator
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from typing import Any
+
+from bson import ObjectId
+from mongomock import filtering, helpers
+from mongomock.store import CollectionStore
+
+Key = tuple[Any, ...]
+
+
+class _TrackedStore(CollectionStore):
+    """mongomock's per-collection store, noting the ids written or deleted while `touched` is set."""
+
+    touched: dict[Any, None] | None = None  # an ordered set: new documents keep their insertion order
+
+    def __setitem__(self, key: Any, val: Any) -> None:
+        super().__setitem__(key, val)
+        if self.touched is not None:
+            self.touched[key] = None
+
+    def __delitem__(self, key: Any) -> None:
+        super().__delitem__(key)
+        if self.touched is not None:
+            self.touched[key] = None
+
+    def _remove_expired_documents(self) -> None:
+        return None  # see the module docstring: expiry is the store's sweep, journaled
+
+
+def _key(value: Any) -> Key | None:
+    """A hashable key with MongoDB's equality (1 == 1.0, True != 1), or None when not indexable."""
+    if value is None:
+        return ("null",)
+    if isinstance(value, bool):
+        return ("bool", value)
+    if isinstance(value, (int, float)):
+        return None if isinstance(value, float) and math.isnan(value) else ("num", value)
+    if isinstance(value, str):
+        return ("str", value)
+    if isinstance(value, (datetime, ObjectId, bytes)):
+        return (type(value).__name__, value)
+    return None
+
+
+class FieldIndex:
+    """Ids by value of one top-level field. Documents whose value cannot be keyed (a subdocument,
+    an array of subdocuments) sit in `overflow` and are candidates for every lookup."""
+
+    def __init__(self, field: str) -> None:
+        self.field = field
+        self.buckets: dict[Key, set[Any]] = {}
+        self.filed: dict[Any, tuple[Key, ...]] = {}
+        self.overflow: set[Any] = set()
+
+    def _keys(self, doc: dict[str, Any]) -> tuple[Key, ...] | None:
+        if self.field not in doc:
+            return (("null",),)
+        value = doc[self.field]
+        values = value if isinstance(value, list) else [value]
+        keys = [_key(v) for v in values]
+        if any(k is None for k in keys):
+            return None
+        return tuple(k for k in keys if k is not None)
+
+    def update(self, doc_id: Any, doc: dict[str, Any] | None) -> None:
+        for key in self.filed.pop(doc_id, ()):
+            bucket = self.buckets[key]
+            bucket.discard(doc_id)
+            if not bucket:
+                del self.buckets[key]
+        self.overflow.discard(doc_id)
+        if doc is None:
+            return
+        keys = self._keys(doc)
+        if keys is None:
+            self.overflow.add(doc_id)
+            return
+        for key in keys:
+            self.buckets.setdefault(key, set()).add(doc_id)
+        self.filed[doc_id] = keys
+
+    def lookup(self, values: list[Any]) -> set[Any] | None:
+        found = set(self.overflow)
+        for value in values:
+            key = _key(value)
+            if key is None:
+                return None
+            found |= self.buckets.get(key, set())
+        return found
+
+
+def _equalities(spec: Any) -> Iterator[tuple[str, list[Any]]]:
+    """(field, values) pairs such that a matching document has one of `values` in `field`."""
+    if not isinstance(spec, dict):
+        return
+    for field, condition in spec.items():
+        if field == "$and" and isinstance(condition, list):
+            for clause in condition:
+                yield from _equalities(clause)
+        elif field.startswith("$") or "." in field:
+            continue
+        elif isinstance(condition, dict):
+            if "$eq" in condition:
+                yield field, [condition["$eq"]]
+            elif isinstance(condition.get("$in"), list):
+                yield field, list(condition["$in"])
+        elif not isinstance(condition, list):
+            yield field, [condition]
+
+
+class Engine:
+    """The indexes, natural order and change tracking of one mongomock collection."""
+
+    def __init__(self, collection: Any) -> None:
+        self.collection = collection
+        self.store: _TrackedStore = collection._store
+        self.store.__class__ = _TrackedStore
+        self.fields: dict[str, FieldIndex] = {}
+        self._order = itertools.count()
+        self.position: dict[Any, int] = {}
+        collection._iter_documents = self.iter_documents
+        collection.find = self.find
+        self.reindex_all()
+
+    # ------------------------------------------------------------------ indexes and tracking
+
+    def add_field_index(self, keys: Any) -> None:
+        field = helpers.create_index_list(keys)[0][0]
+        if field != "_id" and "." not in field and field not in self.fields:
+            index = self.fields[field] = FieldIndex(field)
+            for doc_id, doc in self.store._documents.items():
+                index.update(doc_id, doc)
+
+    def reindex_all(self) -> None:
+        """After a bulk load or a drop: natural order and every hash index from the documents."""
+        self.position = {doc_id: next(self._order) for doc_id in self.store._documents}
+        for field in list(self.fields):
+            self.fields[field] = FieldIndex(field)
+            for doc_id, doc in self.store._documents.items():
+                self.fields[field].update(doc_id, doc)
+
+    def begin(self) -> None:
+        self.store.touched = {}
+
+    def end(self) -> list[tuple[Any, dict[str, Any] | None]]:
+        """Stop tracking; re-file what changed and return (id, stored document or None if deleted)."""
+        touched, self.store.touched = self.store.touched or {}, None
+        documents = self.store._documents
+        changed = []
+        for doc_id in touched:
+            doc = documents.get(doc_id)
+            for index in self.fields.values():
+                index.update(doc_id, doc)
+            if doc is None:
+                self.position.pop(doc_id, None)
+            elif doc_id not in self.position:
+                self.position[doc_id] = next(self._order)
+            changed.append((doc_id, doc))
+        return changed
+
+    # ------------------------------------------------------------------ reading
+
+    def candidates(self, spec: Any) -> list[Any] | None:
+        """Ids, in natural order, that include every match of `spec`; None means all documents."""
+        found = self._candidate_set(spec)
+        if found is None:
+            return None
+        position, last = self.position, len(self.position) + len(found)
+        return sorted(found, key=lambda i: position.get(i, last))
+
+    def exact(self, spec: Any) -> bool:
+        """Whether the candidates of `spec` are exactly its matches: every condition is a plain
+        value of an indexed field (a bucket holds exactly the documents equal to, or holding in an
+        array, its value, with MongoDB's type-aware equality) and no write is under way."""
+        return (
+            self.store.touched is None
+            and isinstance(spec, dict)
+            and bool(spec)
+            and all(
+                field in self.fields
+                and not self.fields[field].overflow
+                and not isinstance(value, (dict, list))
+                and _key(value) is not None
+                for field, value in spec.items()
+            )
+        )
+
+    def _candidate_set(self, spec: Any) -> set[Any] | None:
+        best: set[Any] | None = None
+        if self.exact(spec):  # every bucket must hold: intersect them all
+            for field, value in spec.items():
+                bucket = self.fields[field].lookup([value]) or set()
+                best = bucket if best is None else best & bucket
+            return best
+        for field, values in _equalities(spec):
+            if field == "_id":
+                if any(isinstance(v, (dict, list, bool)) for v in values):
+                    continue
+                found: set[Any] | None = {v for v in values if v in self.store._documents}
+            elif field in self.fields:
+                found = self.fields[field].lookup(values)
+            else:
+                continue
+            if found is not None and (best is None or len(found) < len(best)):
+                best = found
+        if best is not None and self.store.touched:  # changed by the write in progress: stale entries
+            best = best.union(self.store.touched)
+        return best
+
+    def iter_documents(self, spec: Any) -> Iterator[dict[str, Any]]:
+        """mongomock's `_iter_documents`: stored documents matching `spec`, natural order."""
+        documents = self.store._documents
+        if not documents:
+            filtering.filter_applies(spec, {})  # validates the filter, as mongomock does
+        ids = self.candidates(spec)
+        source: Iterable[dict[str, Any]] = (
+            list(documents.values()) if ids is None else [documents[i] for i in ids if i in documents]
+        )
+        touched, exact = self.store.touched, self.exact(spec)
+        for doc in source:
+            if exact or filtering.filter_applies(spec, doc):
+                if touched is not None:  # an update may change it in place
+                    doc_id = doc["_id"]
+                    touched[helpers.hashdict(doc_id) if isinstance(doc_id, dict) else doc_id] = None
+                yield doc
+
+    def find(
+        self,
+        filter: Any = None,
+        projection: Any = None,
+        skip: int = 0,
+        limit: int = 0,
+        sort: Any = None,
+        **_ignored: Any,
+    ) -> Selection:
+        return Selection(self, filter or {}, projection, skip, limit, sort)
+
+
+class Selection:
+    """A cursor over stored documents: sorted once, sliced, each document copied as it is yielded."""
+
+    def __init__(self, engine: Engine, spec: Any, projection: Any, skip: int, limit: int, sort: Any) -> None:
+        self._engine = engine
+        self._spec = helpers.patch_datetime_awareness_in_document(spec)
+        self._projection = projection
+        self._skip = skip
+        self._limit = limit
+        self._sort = list(sort.items()) if isinstance(sort, dict) else sort
+        self._page: list[dict[str, Any]] | None = None
+        self._next = 0
+
+    def sort(self, key_or_list: Any, direction: int | None = None) -> Selection:
+        self._sort = helpers.create_index_list(key_or_list, direction)
+        return self
+
+    def skip(self, count: int) -> Selection:
+        self._skip = count
+        return self
+
+    def limit(self, count: int) -> Selection:
+        self._limit = count
+        return self
+
+    def _matches(self) -> list[dict[str, Any]]:
+        docs = list(self._engine.iter_documents(self._spec))
+        for field, direction in reversed(self._sort or []):
+            if field == "$natural":
+                if direction < 0:
+                    docs.reverse()
+                continue
+            docs.sort(key=_sort_key(field, docs), reverse=direction < 0)
+        return docs
+
+    def page(self) -> list[dict[str, Any]]:
+        """The stored documents of this page (not copies)."""
+        if self._page is None:
+            docs = self._matches()
+            end = self._skip + abs(self._limit) if self._limit else None
+            self._page = docs[self._skip : end]
+        return self._page
+
+    def copy(self, doc: dict[str, Any]) -> dict[str, Any]:
+        collection = self._engine.collection
+        projection = dict(self._projection) if isinstance(self._projection, dict) else self._projection
+        copied: dict[str, Any] = collection._copy_only_fields(doc, projection, dict)
+        if collection.codec_options.tz_aware:
+            copied = helpers.make_datetime_timezone_aware_in_document(copied)
+        return copied
+
+    def to_list(self) -> list[dict[str, Any]]:
+        return [self.copy(doc) for doc in self.page()]
+
+    def __iter__(self) -> Selection:
+        return self
+
+    def __next__(self) -> dict[str, Any]:
+        page = self.page()
+        if self._next >= len(page):
+            raise StopIteration
+        self._next += 1
+        return self.copy(page[self._next - 1])
+
+    def distinct(self, key: str, session: Any = None) -> list[Any]:
+        """mongomock's `Cursor.distinct`, over every match (skip and limit do not apply)."""
+        unique: set[Any] = set()
+        for doc in map(self.copy, self._matches()):
+            for values in filtering.iter_key_candidates(key, doc):
+                if values is filtering.NOTHING:
+                    continue
+                for value in values if isinstance(values, (tuple, list)) else [values]:
+                    unique.add(helpers.hashdict(value) if isinstance(value, dict) else value)
+        return [dict(v) if isinstance(v, helpers.hashdict) else v for v in unique]
+
+    def close(self) -> None:
+        return None
+
+
+_PLAIN_SORT_TYPES = (str, datetime, bool, int, float)
+
+
+def _sort_key(field: str, docs: list[dict[str, Any]]) -> Callable[[dict[str, Any]], Any]:
+    """mongomock's sort key, or the field's own value when every document holds a value of one
+    plain type there (same order, without a comparison wrapper per value: several times faster)."""
+    if "." not in field and docs:
+        kinds = {_plain_kind(doc.get(field, _MISSING)) for doc in docs}
+        if len(kinds) == 1 and None not in kinds:
+            return operator.itemgetter(field)
+    return functools.partial(filtering.resolve_sort_key, field)
+
+
+_MISSING = object()
+
+
+def _plain_kind(value: Any) -> type | None:
+    if isinstance(value, bool):
+        return bool
+    if isinstance(value, (int, float)):
+        return None if isinstance(value, float) and math.isnan(value) else float
+    if isinstance(value, (str, datetime)):
+        return type(value)
+    return None
+
+
+def install(collection: Any) -> Engine:
+    return Engine(collection)

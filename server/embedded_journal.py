@@ -1,0 +1,191 @@
+"""The embedded store's write-ahead record: the after-image of every changed document, in SQLite.
+
+One table holds the latest image of each document (`(collection, key) → extended JSON`), another the
+declared indexes; a start replays both. Rows are replaced in place, so the file stays the size of
+the data and needs no compaction (SQLite reuses freed pages and checkpoints its WAL by itself).
+
+Why this is enough to survive kill -9: a write is acknowledged only after `durable(seq)` returns,
+that is after the transaction holding its records has committed. In WAL mode with
+`synchronous=FULL` the commit fsyncs the WAL, so the acknowledged write survives the process (and
+the machine) going away at any instant; a commit in flight when that happens rolls back whole.
+
+Why the event loop never waits on the disk: with `background=True` the records are committed by one
+thread that takes everything appended since its last commit into one transaction (group commit:
+one fsync for all the writes that arrived meanwhile). Records are appended in the order the writes
+were applied, and a transaction commits them all or none, so whatever a restart finds is a prefix
+of what was applied: never a later write without an earlier one it may depend on.
+`background=False` commits inside `append` (`synchronous=NORMAL`, no fsync; survives the process
+dying, not the machine): the test suite uses it so that runs are reproducible from their seed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from bson import json_util
+
+log = logging.getLogger(__name__)
+
+# Relaxed extended JSON keeps every type the models store (datetime to the millisecond, which is
+# what the store keeps; int vs float; ObjectId; nested documents and arrays) and decodes fast.
+ENCODING = json_util.RELAXED_JSON_OPTIONS
+DECODING = json_util.JSONOptions(json_mode=json_util.JSONMode.RELAXED, tz_aware=False)
+
+# ("put", collection, key, document JSON) | ("del", collection, key) | ("drop", collection)
+# | ("index", collection, name, spec JSON)
+Record = tuple[str, ...]
+Waiter = tuple[int, asyncio.AbstractEventLoop, "asyncio.Future[None]"]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    collection TEXT NOT NULL, key TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (collection, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS indexes (
+    collection TEXT NOT NULL, name TEXT NOT NULL, spec TEXT NOT NULL, PRIMARY KEY (collection, name)
+);
+"""
+
+
+def encode(value: Any) -> str:
+    return json_util.dumps(value, json_options=ENCODING)
+
+
+def decode(text: str) -> Any:
+    return json_util.loads(text, json_options=DECODING)
+
+
+class JournalFailed(RuntimeError):
+    """The journal could not commit: the writes it holds are not durable, and no later one can be."""
+
+
+class Journal:
+    def __init__(self, path: Path, *, background: bool) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute(f"PRAGMA synchronous={'FULL' if background else 'NORMAL'}")
+        self._conn.executescript(SCHEMA)
+        self._background = background
+        self._cond = threading.Condition()
+        self._pending: list[Record] = []
+        self._appended = 0  # seq of the last append
+        self._committed = 0  # every append up to this seq is durable
+        self._waiters: list[Waiter] = []
+        self._failure: BaseException | None = None
+        self._closing = False
+        self._thread: threading.Thread | None = None
+        if background:
+            self._thread = threading.Thread(target=self._commit_forever, name="embedded-journal", daemon=True)
+            self._thread.start()
+
+    # ------------------------------------------------------------------ start
+
+    def indexes(self) -> list[tuple[str, dict[str, Any]]]:
+        return [(c, decode(s)) for c, s in self._conn.execute("SELECT collection, spec FROM indexes")]
+
+    def documents(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        for collection, doc in self._conn.execute("SELECT collection, doc FROM documents"):
+            yield collection, decode(doc)
+
+    # ------------------------------------------------------------------ writing
+
+    def append(self, records: list[Record]) -> int:
+        """Queue the records of one applied write; returns the seq to pass to `durable`. Called
+        in the order writes are applied (the store's one thread, or the loop)."""
+        with self._cond:
+            if self._failure is not None:
+                raise JournalFailed("the embedded store's journal failed earlier") from self._failure
+            if not records:
+                return self._appended  # a write that changed nothing waits for those before it
+            self._appended += 1
+            if not self._background:
+                self._write(records)
+                self._committed = self._appended
+                return self._appended
+            self._pending.extend(records)
+            self._cond.notify()
+            return self._appended
+
+    async def durable(self, seq: int) -> None:
+        """Return once every append up to `seq` has committed."""
+        with self._cond:
+            if self._failure is not None:
+                raise JournalFailed("the embedded store's journal failed") from self._failure
+            if self._committed >= seq:
+                return
+            loop = asyncio.get_running_loop()
+            future: asyncio.Future[None] = loop.create_future()
+            self._waiters.append((seq, loop, future))
+        await future
+
+    def _write(self, records: list[Record]) -> None:
+        execute = self._conn.execute
+        execute("BEGIN")
+        try:
+            for record in records:
+                kind, collection = record[0], record[1]
+                if kind == "put":
+                    execute("INSERT OR REPLACE INTO documents VALUES (?, ?, ?)", (collection, record[2], record[3]))
+                elif kind == "del":
+                    execute("DELETE FROM documents WHERE collection = ? AND key = ?", (collection, record[2]))
+                elif kind == "index":
+                    execute("INSERT OR REPLACE INTO indexes VALUES (?, ?, ?)", (collection, record[2], record[3]))
+                elif kind == "drop":
+                    execute("DELETE FROM documents WHERE collection = ?", (collection,))
+                    execute("DELETE FROM indexes WHERE collection = ?", (collection,))
+            execute("COMMIT")
+        except BaseException:
+            execute("ROLLBACK")
+            raise
+
+    def _commit_forever(self) -> None:
+        while True:
+            with self._cond:
+                while not self._pending and not self._closing:
+                    self._cond.wait()
+                if not self._pending:
+                    return
+                batch, self._pending = self._pending, []
+                upto = self._appended
+            error: BaseException | None = None
+            try:
+                self._write(batch)
+            except BaseException as exc:  # disk full, I/O error: refuse every write from now on
+                log.exception("embedded store: journal commit failed")
+                error = exc
+            with self._cond:
+                if error is None:
+                    self._committed = upto
+                else:
+                    self._failure = error
+                ready: list[Waiter] = []
+                waiting: list[Waiter] = []
+                for waiter in self._waiters:
+                    (ready if waiter[0] <= upto or error is not None else waiting).append(waiter)
+                self._waiters = waiting
+            for _, loop, future in ready:
+                loop.call_soon_threadsafe(_settle, future, error)
+
+    def close(self) -> None:
+        """Commit what is queued, stop the thread, close the file (blocking: call it off the loop)."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify()
+        if self._thread is not None:
+            self._thread.join()
+        self._conn.close()
+
+
+def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(JournalFailed("the embedded store's journal failed"))
