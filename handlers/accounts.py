@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from models import tokens, users
 from server.area import Area
 from server.context import Context
-from server.http import Call, Reply, Routes
+from server.http import Call, Reply, Routes, client_address
 
 routes = Routes(tag="accounts")
 
@@ -33,7 +33,7 @@ async def register(call: Call) -> Reply:
 
 @routes.post("/auth/login", public=True, body=users.Credentials, summary="Log in by username or email")
 async def login(call: Call) -> Reply:
-    user = await users.authenticate(call.ctx, call.body)
+    user = await users.authenticate(call.ctx, call.body, client_address(call.request, call.ctx.settings))
     return Reply(await tokens.issue_pair(call.ctx, user), "auth.logged_in")
 
 

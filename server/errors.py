@@ -39,7 +39,13 @@ class BadCredentials(DomainError):
 
 
 class RateLimited(DomainError):
+    """Too many calls (429); `retryAfter` (whole seconds) says when to try again."""
+
     status = 429
+
+    def __init__(self, key: str = "common.rate_limited", *, retryAfter: int = 1, **params: Any) -> None:
+        super().__init__(key, retryAfter=retryAfter, **params)
+        self.retry_after = max(1, int(retryAfter))
 
 
 class ServiceUnavailable(DomainError):

@@ -23,9 +23,10 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel
 
+from config.settings import Settings
 from server.auth import Principal, bearer_token, principal_from_token, require_role
 from server.context import Context
-from server.envelope import error_body, error_envelope
+from server.envelope import error_body, error_envelope, http_headers
 from server.errors import ValidationFailed
 from server.i18n import pick_locale, translate
 from server.jsonutil import dumps
@@ -142,6 +143,17 @@ def locale_of(request: web.Request) -> str:
     return pick_locale(request.headers.get("Accept-Language"), request.app[CTX_KEY].settings.default_locale)
 
 
+def client_address(request: web.Request, settings: Settings) -> str:
+    """The caller's address: the peer, or the last X-Forwarded-For hop a TRUSTED_PROXIES peer added."""
+    peer = request.remote or "unknown"
+    forwarded = request.headers.get("X-Forwarded-For")
+    if forwarded and peer in settings.trusted_proxy_list:
+        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+        if hops:
+            return hops[-1][:64]
+    return peer
+
+
 def envelope(reply: Reply, locale: str) -> dict[str, Any]:
     body: dict[str, Any] = {"success": True, "message": translate(reply.message_key, locale, **reply.params)}
     if reply.data is not _NO_DATA:
@@ -212,6 +224,7 @@ async def error_middleware(
     except Exception as exc:
         status, body = error_envelope(exc, locale, f"{request_id} ({request.method} {request.path})")
         response = json_response(body, status)
+        response.headers.update(http_headers(body))
     response.headers["X-Request-Id"] = request_id
     return response
 
@@ -234,8 +247,9 @@ def cors_middleware(origins: list[str]) -> Any:
             response.headers["Access-Control-Max-Age"] = "600"
         else:
             response = await handler(request)
-        if allowed:
+        if allowed and origin is not None:
             response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Access-Control-Expose-Headers"] = "Retry-After, X-Request-Id"
             response.headers["Vary"] = "Origin"
         return response
 

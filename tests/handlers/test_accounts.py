@@ -201,7 +201,12 @@ async def test_password_guessing_is_rate_limited(api: Api, clock) -> None:
         "/auth/login", {"username": "alice", "password": "s3cret-pass"}, headers={"Accept-Language": "en"}
     )
     assert blocked.status == 429
-    assert blocked.body == {"success": False, "message": "Too many login attempts, please try again in a few minutes"}
+    assert blocked.headers["Retry-After"] == "300"
+    assert blocked.body == {
+        "success": False,
+        "message": "Too many failed login attempts, please try again in 300 seconds",
+        "retryAfter": 300,
+    }
     clock.advance(seconds=300)
     assert (await api.post("/auth/login", {"username": "alice", "password": "s3cret-pass"})).status == 200
 
