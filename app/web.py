@@ -20,9 +20,10 @@ from server.clock import SystemClock
 from server.context import Context
 from server.http import CTX_KEY, cors_middleware, error_middleware, json_response
 from server.openapi import DOCS_HTML, build_openapi
-from server.redis import CLIENT_NAME
+from server.redis import client_options
 from server.runtime import open_context, resolve_settings
-from server.sockets import install_sockets
+from server.socket_manager import RedisSocketManager
+from server.sockets import install_sockets, token_expiry
 from workers.scheduler import run_scheduler_forever
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ AREAS: list[Area] = [
 ]
 
 SIO_KEY = web.AppKey("sio", socketio.AsyncServer)
+SOCKET_CLOSE_WAIT_SECONDS = 2.0  # at shutdown, how long the disconnect hooks of closed sockets may take
 
 
 def socket_server_factory(settings: Settings) -> Any:
@@ -51,9 +53,7 @@ def socket_server_factory(settings: Settings) -> Any:
         origins: Any = settings.cors_origin_list or []
         return socketio.AsyncServer(
             async_mode="aiohttp",
-            client_manager=socketio.AsyncRedisManager(
-                redis_url, channel="socketio", redis_options={"client_name": CLIENT_NAME}
-            ),
+            client_manager=RedisSocketManager(redis_url, channel="socketio", **client_options(settings)),
             cors_allowed_origins="*" if "*" in origins else origins,
             max_http_buffer_size=settings.max_body_bytes,
         )
@@ -86,7 +86,14 @@ async def create_app(
     _install_ops_routes(app, build_openapi([area.routes for area in areas if area.routes is not None]))
 
     # Lifespans run in order at start and unwind in reverse at cleanup (aiohttp's cleanup_ctx):
-    # the area hooks, then the in-process worker and scheduler when asked for.
+    # socket expiry, the area hooks, then the in-process worker and scheduler when asked for.
+    #
+    # Shutdown order (SIGTERM): aiohttp stops listening, then runs on_shutdown: every socket is
+    # closed first (its clients see a lost connection and reconnect, to another process if there
+    # is one), while Redis is still open for their disconnect hooks (presence). Then cleanup_ctx
+    # unwinds (workers and scheduler, presence heartbeat, expiry), and last on_cleanup closes the
+    # Socket.IO manager's Redis listener and the stores (the embedded Redis server with them).
+    app.cleanup_ctx.append(_bind(token_expiry, ctx))
     for area in areas:
         for lifespan in area.lifespans:
             app.cleanup_ctx.append(_bind(lifespan, ctx))
@@ -94,6 +101,11 @@ async def create_app(
         app.cleanup_ctx.append(_bind(in_process_workers, ctx))
 
     async def close_sockets(app: web.Application) -> None:
+        closed = await ctx.realtime.end_all_local()
+        if not await ctx.realtime.wait_none_local(SOCKET_CLOSE_WAIT_SECONDS):
+            log.warning("shutdown: %d sockets still closing", len(ctx.realtime.local_connections()))
+        if closed:
+            log.info("shutdown: %d sockets closed", closed)
         with contextlib.suppress(Exception):
             await sio.shutdown()
 

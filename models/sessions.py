@@ -41,6 +41,7 @@ from server.jsonutil import iso
 from server.paging import PageQuery, fetch_page, mongo_sort
 from server.queue import Job
 from server.realtime import user_rooms
+from server.validation import UtcDatetime
 
 COLLECTION = "sessions"
 REMINDER_JOB = "session.reminder"
@@ -72,7 +73,7 @@ class _Times(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
     subject: str = Field(min_length=1, max_length=100)
-    startTime: datetime
+    startTime: UtcDatetime
     durationMinutes: int = Field(ge=MIN_DURATION, le=MAX_DURATION)
     note: str | None = Field(None, max_length=1000)
 
@@ -103,7 +104,7 @@ class NewSession(BaseModel):
     tutorId: str | None = Field(None, description="STUDENT: the tutor to book")
     subject: str | None = None
     title: str | None = Field(None, description="TUTOR: the group session's title")
-    startTime: datetime | None = None
+    startTime: UtcDatetime | None = None
     durationMinutes: int | None = None
     capacity: int | None = Field(None, description="TUTOR: seats of the group session")
     note: str | None = None
@@ -117,8 +118,8 @@ class Rejection(BaseModel):
 
 class SessionQuery(PageQuery):
     status: Literal["PENDING", "CONFIRMED", "REJECTED", "CANCELLED", "COMPLETED"] | None = None
-    from_: datetime | None = Field(None, alias="from", description="sessions starting at or after")
-    to: datetime | None = Field(None, description="sessions starting before")
+    from_: UtcDatetime | None = Field(None, alias="from", description="sessions starting at or after")
+    to: UtcDatetime | None = Field(None, description="sessions starting before")
     classId: str | None = Field(None, max_length=100)
     open: bool = Field(False, description="instead: upcoming group sessions anyone may join")
 

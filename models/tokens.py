@@ -21,6 +21,7 @@ from models.users import get_user, public_user
 from server.auth import Principal, issue_access_token, revoke_access_token, revoke_family
 from server.context import Context
 from server.errors import AuthError
+from server.realtime import family_room
 
 COLLECTION = "refresh_tokens"
 INDEXES = [
@@ -91,17 +92,19 @@ async def refresh(ctx: Context, token: str) -> dict[str, Any]:
 
 
 async def _revoke_family(ctx: Context, family: str) -> None:
+    """Stop the family's refresh tokens, its access tokens, and the sockets opened with any of them
+    (in every process, after an `auth:revoked` notice)."""
     await ctx.db[COLLECTION].update_many(
         {"family": family, "revokedAt": None}, {"$set": {"revokedAt": ctx.clock.now()}}
     )
     await revoke_family(ctx, family)
+    await ctx.realtime.end_sessions([family_room(family)])
 
 
 async def logout(ctx: Context, principal: Principal, refresh_token: str | None) -> None:
     """Stop the calling access token at once, and its refresh family (the presented token's too)."""
     await revoke_access_token(ctx, principal)
     await _revoke_family(ctx, principal.family)
-    await ctx.realtime.close_token_sockets(principal.jti)
     if refresh_token:
         known = await ctx.db[COLLECTION].find_one({"_id": _digest(refresh_token)})
         if known and known["userId"] == principal.id and known["family"] != principal.family:

@@ -126,7 +126,7 @@ def ensure_owner(principal: Principal, owner_id: str | None) -> None:
 
 async def ensure_still_valid(ctx: Context, principal: Principal) -> None:
     """For long-lived sockets: the token behind a connection may since have expired or been revoked."""
-    if principal.expires_at <= ctx.clock.timestamp() or any(
-        await ctx.redis.mget(_revoked_keys(principal.jti, principal.family))
-    ):
-        raise AuthError.invalid()
+    if principal.expires_at <= ctx.clock.timestamp():
+        raise AuthError.invalid("expired")
+    if any(await ctx.redis.mget(_revoked_keys(principal.jti, principal.family))):
+        raise AuthError.invalid("revoked")

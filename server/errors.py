@@ -66,10 +66,11 @@ class AuthError(DomainError):
     MISSING = "Access token is missing or invalid"
     INVALID = "Invalid or expired token"
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, reason: str = "invalid") -> None:
         super().__init__("auth.refused")
         self.status = status
         self.message = message
+        self.reason = reason  # "expired" / "revoked" tell a socket which notice it gets
 
     @property
     def body(self) -> dict[str, str]:
@@ -80,8 +81,8 @@ class AuthError(DomainError):
         return cls(401, cls.MISSING)
 
     @classmethod
-    def invalid(cls) -> AuthError:
-        return cls(401, cls.INVALID)
+    def invalid(cls, reason: str = "invalid") -> AuthError:
+        return cls(401, cls.INVALID, reason)
 
     @classmethod
     def role_required(cls, roles: tuple[str, ...]) -> AuthError:

@@ -13,7 +13,6 @@ declarations feed the OpenAPI document (`server/openapi.py`).
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -29,7 +28,7 @@ from server.context import Context
 from server.envelope import error_body, error_envelope, http_headers
 from server.errors import ValidationFailed
 from server.i18n import pick_locale, translate
-from server.jsonutil import dumps
+from server.jsonutil import UnencodableText, dumps, loads_checked
 from server.validation import validate
 
 log = logging.getLogger(__name__)
@@ -174,8 +173,10 @@ async def read_json(request: web.Request) -> Any:
     if not raw.strip():
         return {}
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        return loads_checked(raw)  # every body is parsed here, and only here
+    except UnencodableText:
+        raise ValidationFailed([{"field": "body", "key": "validation.invalid_text"}]) from None
+    except ValueError:
         raise ValidationFailed([{"field": "body", "key": "common.invalid_json"}]) from None
 
 

@@ -24,6 +24,12 @@ VI = {
     "validation.unknown_field": "Trường không được hỗ trợ",
     "validation.invalid_sort": "Không thể sắp xếp theo trường này",
     "validation.invalid": "Giá trị không hợp lệ",
+    "validation.datetime_out_of_range": "Thời gian phải nằm trong khoảng {min} đến {max}",
+    "validation.invalid_timezone": "Múi giờ không hợp lệ (tên IANA, ví dụ Asia/Ho_Chi_Minh)",
+    "validation.invalid_text": "Văn bản chứa ký tự Unicode không hợp lệ",
+    "validation.binary_not_supported": "Không nhận dữ liệu nhị phân",
+    "common.unknown_event": "Sự kiện không được hỗ trợ: {event}",
+    "common.too_many_arguments": "Sự kiện chỉ nhận một đối số",
 }
 
 EN = {
@@ -52,4 +58,10 @@ EN = {
     "validation.unknown_field": "Unknown field",
     "validation.invalid_sort": "Cannot sort by this field",
     "validation.invalid": "Invalid value",
+    "validation.datetime_out_of_range": "Time must be between {min} and {max}",
+    "validation.invalid_timezone": "Unknown time zone (an IANA name such as Asia/Ho_Chi_Minh)",
+    "validation.invalid_text": "Text contains invalid Unicode characters",
+    "validation.binary_not_supported": "Binary data is not accepted",
+    "common.unknown_event": "Unsupported event: {event}",
+    "common.too_many_arguments": "The event takes a single argument",
 }
