@@ -54,14 +54,19 @@ def issue_access_token(ctx: Context, user_id: str, role: str, family: str) -> tu
     return sign_access_token(ctx.settings, ctx.clock.now(), user_id, role, family)
 
 
-def sign_access_token(settings: Settings, now: datetime, user_id: str, role: str, family: str) -> tuple[str, int]:
-    """A signed access token and its lifetime in seconds (the seed CLI signs one without a Context)."""
+def sign_access_token(
+    settings: Settings, now: datetime, user_id: str, role: str, family: str, jti: str | None = None
+) -> tuple[str, int]:
+    """A signed access token and its lifetime in seconds (the seed CLI signs one without a Context).
+
+    The same arguments (and `jti`) sign the same token: a refresh answered again within its grace
+    window hands back the very token it issued the first time."""
     ttl = settings.access_token_ttl_seconds
     claims = {
         "sub": user_id,
         "role": role,
         "fam": family,
-        "jti": uuid.uuid4().hex,
+        "jti": jti or uuid.uuid4().hex,
         "type": "access",
         "iat": int(now.timestamp()),
         "exp": int((now + timedelta(seconds=ttl)).timestamp()),
