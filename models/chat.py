@@ -44,7 +44,7 @@ from server.clock import as_utc
 from server.context import Context
 from server.errors import Conflict, Forbidden, NotFound, RuleViolation
 from server.paging import PageQuery, fetch_page
-from server.ratelimit import take
+from server.ratelimit import per_user, take
 from server.realtime import user_rooms
 
 log = logging.getLogger(__name__)
@@ -202,6 +202,7 @@ async def create_conversation(
 
     Two members and no title make a direct conversation, which exists once per pair (a unique
     `directKey`): asking again returns the same one. A title or more members make a group."""
+    await per_user(ctx, "conversation-create", principal.id, ctx.settings.conversation_create_rate_limit)
     members = list(dict.fromkeys([principal.id, *request.participantIds]))
     if len(members) < 2:
         raise RuleViolation("chat.participants_required")
@@ -232,8 +233,10 @@ async def create_conversation(
     except DuplicateKeyError:
         if not direct:
             raise
-        doc = await ctx.db[CONVERSATIONS].find_one({"directKey": doc["directKey"]})
-        created = False
+        existing = await ctx.db[CONVERSATIONS].find_one({"directKey": doc["directKey"]})
+        if existing is None:
+            raise
+        doc, created = existing, False
     return conversation_view(doc, principal.id, users), created
 
 
@@ -335,7 +338,10 @@ async def _number_and_deliver(
         log.warning(
             "chat: seq %s of %s left unused (message %s numbered twice)", seq, conversation_id, reservation["_id"]
         )
-        return message_view(await ctx.db[MESSAGES].find_one({"_id": reservation["_id"]}))
+        stored = await ctx.db[MESSAGES].find_one({"_id": reservation["_id"]})
+        if stored is None:
+            raise Conflict("chat.send_in_progress")
+        return message_view(stored)
     message = message_view(doc)
     await _record_last_message(ctx, message)
     members = conversation["memberIds"]
@@ -363,9 +369,10 @@ async def _replayed(ctx: Context, conversation: dict[str, Any], doc: dict[str, A
         if asyncio.get_running_loop().time() >= deadline:
             raise Conflict("chat.send_in_progress")
         await asyncio.sleep(REPLAY_POLL_SECONDS)
-        doc = await ctx.db[MESSAGES].find_one({"_id": doc["_id"]})
-        if doc is None:
+        found = await ctx.db[MESSAGES].find_one({"_id": doc["_id"]})
+        if found is None:
             raise Conflict("chat.send_in_progress")
+        doc = found
 
 
 async def _record_last_message(ctx: Context, message: dict[str, Any]) -> None:
@@ -431,6 +438,7 @@ async def history(
 async def sync(ctx: Context, principal: Principal, payload: SyncPayload) -> dict[str, Any]:
     """What a reconnecting client missed: the messages after `afterSeq`, oldest first, at most
     `limit` (500); `hasMore` says to ask again from the last one returned."""
+    await per_user(ctx, "chat-sync", principal.id, ctx.settings.sync_rate_limit)
     conversation = await _member_doc(ctx, principal, payload.conversationId)
     docs = await (
         ctx.db[MESSAGES]
@@ -484,6 +492,7 @@ async def mark_read(ctx: Context, principal: Principal, conversation_id: str, se
 
 async def typing(ctx: Context, principal: Principal, payload: TypingPayload) -> dict[str, Any]:
     """Tell the other members (not the typist, on any of their devices); nothing is stored."""
+    await per_user(ctx, "chat-typing", principal.id, ctx.settings.typing_rate_limit)
     conversation = await _member_doc(ctx, principal, payload.conversationId, {"memberIds": 1})
     event = {"conversationId": payload.conversationId, "userId": principal.id, "typing": payload.typing}
     await ctx.realtime.emit("chat:typing", event, user_rooms(m for m in conversation["memberIds"] if m != principal.id))

@@ -146,6 +146,16 @@ def render(doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def render_for(principal: Principal, doc: dict[str, Any]) -> dict[str, Any]:
+    """The session as `principal` may see it: who attends is for its participants, MANAGEMENT and
+    ADMIN; anyone else (browsing open group sessions) sees how many seats are taken."""
+    view = render(doc)
+    if not may_view(principal, doc):
+        del view["studentIds"]
+        view["enrolledCount"] = len(doc["studentIds"])
+    return view
+
+
 def participants(doc: dict[str, Any]) -> list[str]:
     return [doc["tutorId"], *doc["studentIds"]]
 
@@ -323,7 +333,7 @@ async def list_sessions(ctx: Context, principal: Principal, query: SessionQuery)
         if query.to:
             window["$lt"] = utc(query.to)
     docs, total = await fetch_page(ctx.db[COLLECTION], where, query, mongo_sort(query.sort, SORTS, DEFAULT_ORDER))
-    return [render(d) for d in docs], total
+    return [render_for(principal, d) for d in docs], total
 
 
 async def _tutor_transition(

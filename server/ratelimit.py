@@ -92,6 +92,11 @@ async def take(
         raise _refusal(wait_ms, message_key)
 
 
+async def per_user(ctx: Context, action: str, user_id: str, limit: int) -> None:
+    """One of `user_id`'s `action`s, at most `limit` per RATE_LIMIT_WINDOW_SECONDS (else 429)."""
+    await take(ctx, f"{action}:{user_id}", limit=limit, window_seconds=ctx.settings.rate_limit_window_seconds)
+
+
 async def reserve(ctx: Context, buckets: Sequence[Bucket], message_key: str = "common.rate_limited") -> str:
     """Count one attempt in every bucket, or raise `RateLimited` (counting nothing) when any is full.
 
