@@ -23,7 +23,7 @@ from server.openapi import DOCS_HTML, build_openapi
 from server.redis import client_options
 from server.runtime import open_context, resolve_settings
 from server.socket_manager import RedisSocketManager
-from server.sockets import install_sockets, token_expiry
+from server.sockets import SocketServer, install_sockets, token_expiry
 from workers.scheduler import run_scheduler_forever
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,8 @@ def socket_server_factory(settings: Settings) -> Any:
 
     def make_sio(redis_url: str) -> socketio.AsyncServer:
         origins: Any = settings.cors_origin_list or []
-        return socketio.AsyncServer(
+        return SocketServer(
+            default_locale=settings.default_locale,
             async_mode="aiohttp",
             client_manager=RedisSocketManager(redis_url, channel="socketio", **client_options(settings)),
             cors_allowed_origins="*" if "*" in origins else origins,

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +42,41 @@ MAX_PAYLOAD_BYTES = 64 * 1024
 EXPIRY_CHECK_SECONDS = 0.2  # how late after its token's expiry a socket may be closed
 ACK_FLUSH_SECONDS = 0.05
 _PENDING: set[asyncio.Task[None]] = set()  # closes scheduled after an ack (kept referenced until done)
+
+
+_PACKET_HEAD = re.compile(r"^(\d)(/[^,\[{]*,)?(\d+)?")
+
+
+class SocketServer(socketio.AsyncServer):
+    """The Socket.IO server, answering packets that do not decode (invalid JSON, nesting deep
+    enough to exhaust the parser) with a refused ack instead of an ERROR traceback and silence."""
+
+    def __init__(self, *args: Any, default_locale: str = "en", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.default_locale = default_locale
+
+    async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
+        try:
+            await super()._handle_eio_message(eio_sid, data)
+        except (ValueError, RecursionError) as exc:
+            log.warning("socket %s: undecodable packet refused (%s)", eio_sid, type(exc).__name__)
+            head = _PACKET_HEAD.match(data) if isinstance(data, str) else None
+            if head is None or head.group(1) != str(socketio.packet.EVENT) or head.group(3) is None:
+                return  # nothing to answer: not an event, or the client asked for no ack
+            namespace = (head.group(2) or "/,")[:-1]
+            locale = self.default_locale
+            sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
+            if sid is not None:
+                with contextlib.suppress(KeyError):
+                    locale = (await self.get_session(sid, namespace)).get("locale", locale)
+            refusal = ValidationFailed([{"field": "payload", "key": "common.invalid_json"}])
+            ack = self.packet_class(
+                socketio.packet.ACK,
+                namespace=namespace,
+                id=int(head.group(3)),
+                data=[ack_failure(refusal, locale, f"socket {eio_sid}")],
+            )
+            await self._send_packet(eio_sid, ack)
 
 
 @dataclass

@@ -121,6 +121,10 @@ async def test_TC_INT_011_socket_input_is_refused_with_a_reason(api: Api, socket
     assert extra == {"success": False, "message": "The event takes a single argument"}
     unknown = await sock.call("no:such:event", {"x": 1})
     assert unknown == {"success": False, "message": "Unsupported event: no:such:event"}
+    deep = asyncio.get_running_loop().create_future()
+    sock.sio.callbacks.setdefault("/", {})[999_999] = lambda *args: deep.set_result(args[0])
+    await sock.sio.eio.send('2999999["chat:send",' + "[" * 10_000 + "]" * 10_000 + "]")  # a hand-made packet
+    assert (await asyncio.wait_for(deep, 5))["message"] == "The body is not valid JSON"
     lone = await sock.call("chat:send", {"conversationId": conv["id"], "body": "a\ud800"})
     assert lone["success"] is False and lone["message"] == "Text contains invalid Unicode characters"
     ok = await sock.call("chat:send", {"conversationId": conv["id"], "body": "still here", "clientMessageId": "1"})
