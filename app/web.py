@@ -44,9 +44,10 @@ from server.http import CTX_KEY, cors_middleware, error_middleware, json_respons
 from server.indexes import ensure_indexes
 from server.metrics import CONTENT_TYPE, loop_lag_probe
 from server.openapi import build_openapi
-from server.redis import CLIENT_NAME
+from server.redis import client_options
 from server.runtime import open_context, resolve_settings
-from server.sockets import install_sockets
+from server.socket_manager import RedisSocketManager
+from server.sockets import SocketServer, install_sockets, token_expiry
 from workers.scheduler import run_scheduler_forever
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ AREAS: list[Area] = [
 ]
 
 SIO_KEY = web.AppKey("sio", socketio.AsyncServer)
+SOCKET_CLOSE_WAIT_SECONDS = 2.0  # at shutdown, how long the disconnect hooks of closed sockets may take
 
 
 def socket_server_factory(settings: Settings) -> Any:
@@ -79,11 +81,10 @@ def socket_server_factory(settings: Settings) -> Any:
 
     def make_sio(redis_url: str) -> socketio.AsyncServer:
         origins: Any = settings.cors_origin_list or []
-        return socketio.AsyncServer(
+        return SocketServer(
+            default_locale=settings.default_locale,
             async_mode="aiohttp",
-            client_manager=socketio.AsyncRedisManager(
-                redis_url, channel="socketio", redis_options={"client_name": CLIENT_NAME}
-            ),
+            client_manager=RedisSocketManager(redis_url, channel="socketio", **client_options(settings)),
             cors_allowed_origins="*" if "*" in origins else origins,
             max_http_buffer_size=settings.max_body_bytes,
         )
@@ -118,7 +119,14 @@ async def create_app(
     _install_ops_routes(app, openapi, asyncapi)
 
     # Lifespans run in order at start and unwind in reverse at cleanup (aiohttp's cleanup_ctx):
-    # the area hooks, then the in-process worker and scheduler when asked for.
+    # socket expiry, the area hooks, then the in-process worker and scheduler when asked for.
+    #
+    # Shutdown order (SIGTERM): aiohttp stops listening, then runs on_shutdown: every socket is
+    # closed first (its clients see a lost connection and reconnect, to another process if there
+    # is one), while Redis is still open for their disconnect hooks (presence). Then cleanup_ctx
+    # unwinds (workers and scheduler, presence heartbeat, expiry), and last on_cleanup closes the
+    # Socket.IO manager's Redis listener and the stores (the embedded Redis server with them).
+    app.cleanup_ctx.append(_bind(token_expiry, ctx))
     for area in areas:
         for lifespan in area.lifespans:
             app.cleanup_ctx.append(_bind(lifespan, ctx))
@@ -127,6 +135,11 @@ async def create_app(
         app.cleanup_ctx.append(_bind(in_process_workers, ctx))
 
     async def close_sockets(app: web.Application) -> None:
+        closed = await ctx.realtime.end_all_local()
+        if not await ctx.realtime.wait_none_local(SOCKET_CLOSE_WAIT_SECONDS):
+            log.warning("shutdown: %d sockets still closing", len(ctx.realtime.local_connections()))
+        if closed:
+            log.info("shutdown: %d sockets closed", closed)
         with contextlib.suppress(Exception):
             await sio.shutdown()
 

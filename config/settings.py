@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     mongodb_url: str | None = None
     mongodb_database: str = "learnhome"
     redis_url: str | None = None
+    # Every Redis call gives up after these (then the request answers 503 instead of hanging).
+    redis_socket_timeout_seconds: float = Field(2.0, gt=0)
+    redis_connect_timeout_seconds: float = Field(2.0, gt=0)
     data_dir: Path = Path("./var")
     # Tests: run embedded-store operations inline on the loop and yield to it at random around them,
     # reproducibly from this seed (see server/embedded_store.py). Unset in a server.
@@ -36,11 +39,16 @@ class Settings(BaseSettings):
     access_token_ttl_seconds: int = Field(900, gt=0)
     refresh_token_ttl_seconds: int = Field(2592000, gt=0)
     admin_username: str = "admin"
-    admin_password: str | None = None  # unset: a random one, printed once when the admin is created
+    admin_password: str | None = None  # unset: a random one, written once to DATA_DIR/bootstrap-admin-password
     password_hash_memory_kib: int = Field(65536, ge=1024)
     password_hash_time_cost: int = Field(3, ge=1)
-    login_attempts_per_window: int = Field(10, ge=1)  # per account name, per window
+    # Login throttling counts FAILED attempts only, in three sliding windows of LOGIN_WINDOW_SECONDS.
+    login_attempts_per_window: int = Field(10, ge=1)  # per account (username or email) from one address
+    login_account_attempts_per_window: int = Field(100, ge=1)  # per account from all addresses together
+    login_address_attempts_per_window: int = Field(50, ge=1)  # per client address, whatever account
     login_window_seconds: int = Field(300, ge=1)
+    trusted_proxies: str = ""  # comma-separated proxy addresses whose X-Forwarded-For names the client
+    refresh_reuse_grace_seconds: float = Field(10.0, ge=0)  # a refresh token presented again this soon: same pair
 
     # Locale and time
     default_locale: Literal["vi", "en"] = "vi"
@@ -64,6 +72,15 @@ class Settings(BaseSettings):
     chat_offline_notice_ttl_seconds: int = Field(86400, ge=1)  # longest a "new messages" notice blocks the next
     presence_ttl_seconds: float = Field(60.0, gt=0)  # a connection not refreshed for this long is offline
     presence_refresh_seconds: float = Field(20.0, gt=0)  # how often each process refreshes its connections
+    # Per-user limits on the cheap-to-send, costly-to-serve calls, each over RATE_LIMIT_WINDOW_SECONDS.
+    typing_rate_limit: int = Field(60, ge=1)  # chat:typing events
+    sync_rate_limit: int = Field(300, ge=1)  # chat:sync calls (a reconnect syncs each open conversation)
+    room_join_rate_limit: int = Field(120, ge=1)  # room:join events
+    conversation_create_rate_limit: int = Field(30, ge=1)  # POST /conversations
+    rate_limit_window_seconds: float = Field(60.0, gt=0)
+
+    # Demo data (POST /admin/demo-data, `run.py seed`): accounts with a published password, so off by default.
+    demo_data_enabled: bool = False
 
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"  # json: one JSON object per line
@@ -72,3 +89,7 @@ class Settings(BaseSettings):
     @property
     def cors_origin_list(self) -> list[str]:
         return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]

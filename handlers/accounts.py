@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from models import tokens, users, views
 from server.area import Area
 from server.context import Context
-from server.http import Call, Reply, Routes
+from server.http import Call, Reply, Routes, client_address
 from server.roles import Role
 
 routes = Routes(tag="accounts")
@@ -43,7 +43,7 @@ async def register(call: Call) -> Reply:
     summary="Log in by username or email",
 )
 async def login(call: Call) -> Reply:
-    user = await users.authenticate(call.ctx, call.body)
+    user = await users.authenticate(call.ctx, call.body, client_address(call.request, call.ctx.settings))
     return Reply(await tokens.issue_pair(call.ctx, user), "auth.logged_in")
 
 

@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 from models.views import Room
 from server.area import Area
 from server.errors import Forbidden
+from server.ratelimit import per_user
 from server.sockets import SocketCall, SocketEvents
 
 events = SocketEvents()
@@ -21,6 +22,7 @@ class RoomPayload(BaseModel):
 
 @events.on("room:join", payload=RoomPayload, ack=Room, summary="Watch a topic room (members only)")
 async def join(call: SocketCall) -> dict[str, str]:
+    await per_user(call.ctx, "room-join", call.user.id, call.ctx.settings.room_join_rate_limit)
     if not await call.ctx.realtime.may_join(call.ctx, call.user, call.payload.room):
         raise Forbidden()
     await call.sio.enter_room(call.sid, call.payload.room)

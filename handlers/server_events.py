@@ -78,6 +78,13 @@ auth.declare(
     to=["the socket itself (token:<jti>)"],
     summary="The token was logged out or its refresh family revoked; the socket is closed",
 )
+auth.declare(
+    "realtime:resync",
+    {"type": "object", "properties": {}, "description": "no payload"},
+    to=["every socket of the server process (sent by the process itself)"],
+    summary="The server's link to the other processes was down and is back: events may have been "
+    "missed; run chat:sync per open conversation and reload notifications",
+)
 
 learning = ServerEvents("learning")
 learning.declare(

@@ -51,7 +51,7 @@ from server.indexes import IndexSpec
 from server.paging import PageQuery, fetch_page, mongo_sort
 from server.realtime import role_room, user_rooms
 from server.roles import Role
-from server.validation import required_text
+from server.validation import UtcDatetime, required_text
 
 BOOKINGS = "bookings"
 ASSIGNMENTS = "assignments"
@@ -114,7 +114,7 @@ class NewBooking(BaseModel):
     customerId: str = Field(min_length=1, max_length=100)
     serviceName: str = Field(min_length=1, max_length=200)
     serviceAddress: str = Field(min_length=1, max_length=500)
-    bookingTime: datetime = Field(description="ISO 8601; without an offset it is read as UTC")
+    bookingTime: UtcDatetime = Field(description="ISO 8601; without an offset it is read as UTC")
     estimatedDurationHours: float = Field(gt=0, le=24, allow_inf_nan=False)
     pricePerUnit: float = Field(ge=0, le=1e12, allow_inf_nan=False)
     quantity: int = Field(1, ge=1, le=1000)

@@ -55,7 +55,7 @@ from server.documents import find_or_404
 from server.errors import Conflict, Forbidden, NotFound, RuleViolation
 from server.indexes import IndexSpec
 from server.paging import PageQuery, fetch_page
-from server.ratelimit import take
+from server.ratelimit import per_user, take
 from server.realtime import user_rooms
 
 log = logging.getLogger(__name__)
@@ -223,6 +223,7 @@ async def create_conversation(
 
     Two members and no title make a direct conversation, which exists once per pair (a unique
     `directKey`): asking again returns the same one. A title or more members make a group."""
+    await per_user(ctx, "conversation-create", principal.id, ctx.settings.conversation_create_rate_limit)
     members = list(dict.fromkeys([principal.id, *request.participantIds]))
     if len(members) < 2:
         raise RuleViolation("chat.participants_required")
@@ -513,6 +514,7 @@ async def sync(ctx: Context, principal: Principal, payload: SyncPayload) -> dict
     """What a reconnecting client missed: the messages after `afterSeq`, oldest first, at most
     `limit` (500); `hasMore` says to ask again from the last one returned. The messages are a run
     of consecutive seqs: it stops before the first seq that has no message yet."""
+    await per_user(ctx, "chat-sync", principal.id, ctx.settings.sync_rate_limit)
     conversation = await _member_doc(ctx, principal, payload.conversationId)
     docs = await _messages(ctx, payload.conversationId, {"$gt": payload.afterSeq}, 1, payload.limit + READ_SLACK + 1)
     run: list[dict[str, Any]] = []
@@ -572,6 +574,7 @@ async def mark_read(ctx: Context, principal: Principal, conversation_id: str, se
 
 async def typing(ctx: Context, principal: Principal, payload: TypingPayload) -> dict[str, Any]:
     """Tell the other members (not the typist, on any of their devices); nothing is stored."""
+    await per_user(ctx, "chat-typing", principal.id, ctx.settings.typing_rate_limit)
     conversation = await _member_doc(ctx, principal, payload.conversationId, {"memberIds": 1})
     event = {"conversationId": payload.conversationId, "userId": principal.id, "typing": payload.typing}
     await ctx.realtime.emit("chat:typing", event, user_rooms(m for m in conversation["memberIds"] if m != principal.id))

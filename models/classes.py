@@ -19,7 +19,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -38,6 +38,7 @@ from server.jsonutil import iso
 from server.paging import PageQuery, fetch_page, mongo_sort
 from server.realtime import user_rooms
 from server.roles import OVERSEERS
+from server.validation import CalendarDate, is_time_zone
 
 COLLECTION = "classes"
 INDEXES: list[IndexSpec] = [
@@ -69,8 +70,8 @@ class NewClass(BaseModel):
     subject: str = Field(min_length=1, max_length=100)
     description: str | None = Field(None, max_length=2000)
     capacity: int = Field(ge=1, le=500)
-    startDate: date
-    endDate: date
+    startDate: CalendarDate
+    endDate: CalendarDate
     schedule: list[ScheduleSlot] = Field(min_length=1, max_length=14)
     timezone: str | None = Field(None, max_length=64, description="IANA zone; default: TIMEZONE")
 
@@ -79,10 +80,8 @@ class NewClass(BaseModel):
     def _zone(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise _error("class.invalid_timezone") from None
+        if not is_time_zone(value):  # ZoneInfo() also opens directories ("America") and paths
+            raise _error("class.invalid_timezone")
         return value
 
     @model_validator(mode="after")

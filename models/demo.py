@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from models import assignments, users
 from server.context import Context
-from server.errors import Conflict
+from server.errors import Conflict, DomainError
 from server.passwords import hash_password
 from server.roles import Role
 from server.text import search_key
@@ -161,8 +161,19 @@ def demo_records(now: datetime, tz_name: str) -> tuple[list[dict[str, Any]], lis
     return [first, second, third], records
 
 
+class DemoDataDisabled(DomainError):
+    """The demo accounts have a published password (one of them an ADMIN): only where asked for."""
+
+    status = 403
+
+
 async def load_into(ctx: Context) -> dict[str, Any]:
-    """Load the demo data through an open Context (the server's, or one opened by the CLI)."""
+    """Load the demo data through an open Context (the server's, or one opened by the CLI).
+
+    Refused unless DEMO_DATA_ENABLED=true: on any other deployment it would create an ADMIN with a
+    password everyone knows and reset two accounts' passwords to it."""
+    if not ctx.settings.demo_data_enabled:
+        raise DemoDataDisabled("demo.disabled")
     accounts = await ensure_demo_accounts(ctx)
     bookings, records = demo_records(ctx.clock.now(), ctx.settings.timezone)
     await assignments.put_demo_records(ctx, bookings, records)

@@ -30,6 +30,7 @@ from server.indexes import IndexSpec
 from server.paging import PageQuery, fetch_page
 from server.queue import Job
 from server.realtime import user_room
+from server.validation import UtcDatetime
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +154,7 @@ class Announcement(BaseModel):
     body: str = Field(min_length=1, max_length=4000)
     userIds: list[str] | None = Field(None, min_length=1, max_length=10_000)
     role: str | None = Field(None, pattern="^(STUDENT|TUTOR|MANAGEMENT|CUSTOMER|EMPLOYEE|ADMIN)$")
-    processAt: datetime | None = None
+    processAt: UtcDatetime | None = None
 
     @model_validator(mode="after")
     def _audience(self) -> Announcement:

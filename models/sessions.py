@@ -45,6 +45,7 @@ from server.paging import PageQuery, fetch_page, mongo_sort
 from server.queue import Job
 from server.realtime import user_rooms
 from server.roles import OVERSEERS
+from server.validation import UtcDatetime
 
 COLLECTION = "sessions"
 REMINDER_JOB = "session.reminder"
@@ -75,7 +76,7 @@ class _Times(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
     subject: str = Field(min_length=1, max_length=100)
-    startTime: datetime
+    startTime: UtcDatetime
     durationMinutes: int = Field(ge=MIN_DURATION, le=MAX_DURATION)
     note: str | None = Field(None, max_length=1000)
 
@@ -106,7 +107,7 @@ class NewSession(BaseModel):
     tutorId: str | None = Field(None, description="STUDENT: the tutor to book")
     subject: str | None = None
     title: str | None = Field(None, description="TUTOR: the group session's title")
-    startTime: datetime | None = None
+    startTime: UtcDatetime | None = None
     durationMinutes: int | None = None
     capacity: int | None = Field(None, description="TUTOR: seats of the group session")
     note: str | None = None
@@ -120,8 +121,8 @@ class Rejection(BaseModel):
 
 class SessionQuery(PageQuery):
     status: Literal["PENDING", "CONFIRMED", "REJECTED", "CANCELLED", "COMPLETED"] | None = None
-    from_: datetime | None = Field(None, alias="from", description="sessions starting at or after")
-    to: datetime | None = Field(None, description="sessions starting before")
+    from_: UtcDatetime | None = Field(None, alias="from", description="sessions starting at or after")
+    to: UtcDatetime | None = Field(None, description="sessions starting before")
     classId: str | None = Field(None, max_length=100)
     open: bool = Field(False, description="instead: upcoming group sessions anyone may join")
 
@@ -146,6 +147,16 @@ def render(doc: dict[str, Any]) -> dict[str, Any]:
         "createdAt": doc["createdAt"],
         "updatedAt": doc["updatedAt"],
     }
+
+
+def render_for(principal: Principal, doc: dict[str, Any]) -> dict[str, Any]:
+    """The session as `principal` may see it: who attends is for its participants, MANAGEMENT and
+    ADMIN; anyone else (browsing open group sessions) sees how many seats are taken."""
+    view = render(doc)
+    if not may_view(principal, doc):
+        del view["studentIds"]
+        view["enrolledCount"] = len(doc["studentIds"])
+    return view
 
 
 def participants(doc: dict[str, Any]) -> list[str]:
@@ -329,7 +340,7 @@ async def list_sessions(ctx: Context, principal: Principal, query: SessionQuery)
         if query.to:
             window["$lt"] = utc(query.to)
     docs, total = await fetch_page(ctx.db[COLLECTION], where, query, mongo_sort(query.sort, SORTS, DEFAULT_ORDER))
-    return [render(d) for d in docs], total
+    return [render_for(principal, d) for d in docs], total
 
 
 async def _tutor_transition(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 import re
 import secrets
 import uuid
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -17,7 +20,7 @@ from server.documents import find_or_404
 from server.errors import BadCredentials, Conflict
 from server.indexes import IndexSpec
 from server.passwords import hash_password, verify_password
-from server.ratelimit import take
+from server.ratelimit import Bucket, release, reserve
 from server.roles import Role
 from server.text import search_key
 
@@ -116,21 +119,41 @@ async def register(ctx: Context, data: Registration) -> dict[str, Any]:
     return await create_user(ctx, data)
 
 
-async def authenticate(ctx: Context, credentials: Credentials) -> dict[str, Any]:
-    """The account for a username-or-email and password; one vague 401 whatever was wrong."""
+def login_buckets(ctx: Context, account: str, address: str) -> list[Bucket]:
+    """Where failed logins are counted (LOGIN_* settings), so that a guesser is refused while the
+    account's owner, from their own address, is not:
+
+    - the account from one address (LOGIN_ATTEMPTS_PER_WINDOW): stops one guesser on one account;
+    - the client address, whatever account (LOGIN_ADDRESS_ATTEMPTS_PER_WINDOW): stops spraying
+      many usernames from one address;
+    - the account from all addresses (LOGIN_ACCOUNT_ATTEMPTS_PER_WINDOW, set high): a ceiling on
+      guessing spread over many addresses, at the price of locking the owner out while it lasts.
+    """
+    s = ctx.settings
+    window = s.login_window_seconds
+    return [
+        Bucket(f"login:account-address:{account}|{address}", s.login_attempts_per_window, window),
+        Bucket(f"login:address:{address}", s.login_address_attempts_per_window, window),
+        Bucket(f"login:account:{account}", s.login_account_attempts_per_window, window),
+    ]
+
+
+async def authenticate(ctx: Context, credentials: Credentials, client_address: str) -> dict[str, Any]:
+    """The account for a username-or-email and password; one vague 401 whatever was wrong.
+
+    Only failed attempts count against the limits: each attempt takes its slot before the password
+    is checked (so parallel guesses cannot overrun a limit) and gives it back when it succeeds. An
+    account is one bucket whichever identifier (username or email) names it; an unknown name is
+    counted under the name itself."""
     key = credentials.username.strip().lower()
-    # Against password guessing: a bounded number of attempts per account name and window.
-    await take(
-        ctx,
-        f"login:{key}",
-        limit=ctx.settings.login_attempts_per_window,
-        window_seconds=ctx.settings.login_window_seconds,
-        message_key="auth.too_many_attempts",
-    )
     doc = await ctx.db[COLLECTION].find_one({"$or": [{"usernameKey": key}, {"email": key}]})
+    account = f"id:{doc['_id']}" if doc else f"name:{key}"
+    buckets = login_buckets(ctx, account, client_address)
+    attempt = await reserve(ctx, buckets, message_key="auth.too_many_attempts")
     if not await verify_password(ctx.settings, doc["passwordHash"] if doc else None, credentials.password):
         raise BadCredentials()
     assert doc is not None
+    await release(ctx, buckets, attempt)
     return doc
 
 
@@ -148,18 +171,34 @@ async def ids_with_role(ctx: Context, role: str) -> list[str]:
     return [d["_id"] for d in docs]
 
 
+BOOTSTRAP_PASSWORD_FILE = "bootstrap-admin-password"
+
+
+def _write_secret_file(path: Path, text: str) -> None:
+    """Create `path` readable by the owner only (0600 from the start, never world-readable)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text + "\n")
+
+
 async def ensure_bootstrap_admin(ctx: Context) -> None:
-    """Create ADMIN_USERNAME when no account of that name exists (a random password if none is set)."""
+    """Create ADMIN_USERNAME when no account of that name exists.
+
+    Without ADMIN_PASSWORD the password is random and never logged: it is written once to
+    DATA_DIR/bootstrap-admin-password (mode 0600) and the log says where."""
     name = ctx.settings.admin_username
     if await ctx.db[COLLECTION].find_one({"usernameKey": name.lower()}, {"_id": 1}):
         return
-    password = ctx.settings.admin_password or secrets.token_urlsafe(12)
+    password = ctx.settings.admin_password or secrets.token_urlsafe(18)
     admin = NewUser(
         username=name,
         email=f"{name.lower()}@localhost.localdomain",
         password=password,
         fullName="Administrator",
         role=Role.ADMIN,
+        phone=None,
     )
     try:
         await create_user(ctx, admin)
@@ -167,8 +206,10 @@ async def ensure_bootstrap_admin(ctx: Context) -> None:
         return  # another process created it first
     if ctx.settings.admin_password:
         log.info("bootstrap admin %r created", name)
-    else:
-        log.warning("bootstrap admin %r created with password %r (set ADMIN_PASSWORD to choose it)", name, password)
+        return
+    path = ctx.settings.data_dir / BOOTSTRAP_PASSWORD_FILE
+    await asyncio.to_thread(_write_secret_file, path, password)
+    log.warning("bootstrap admin %r created; its password is in %s (set ADMIN_PASSWORD to choose it)", name, path)
 
 
 async def backfill_name_keys(ctx: Context, batch: int = 500) -> int:

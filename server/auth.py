@@ -55,14 +55,19 @@ def issue_access_token(ctx: Context, user_id: str, role: str, family: str) -> tu
     return sign_access_token(ctx.settings, ctx.clock.now(), user_id, role, family)
 
 
-def sign_access_token(settings: Settings, now: datetime, user_id: str, role: str, family: str) -> tuple[str, int]:
-    """A signed access token and its lifetime in seconds (the seed CLI signs one without a Context)."""
+def sign_access_token(
+    settings: Settings, now: datetime, user_id: str, role: str, family: str, jti: str | None = None
+) -> tuple[str, int]:
+    """A signed access token and its lifetime in seconds (the seed CLI signs one without a Context).
+
+    The same arguments (and `jti`) sign the same token: a refresh answered again within its grace
+    window hands back the very token it issued the first time."""
     ttl = settings.access_token_ttl_seconds
     claims = {
         "sub": user_id,
         "role": role,
         "fam": family,
-        "jti": uuid.uuid4().hex,
+        "jti": jti or uuid.uuid4().hex,
         "type": "access",
         "iat": int(now.timestamp()),
         "exp": int((now + timedelta(seconds=ttl)).timestamp()),
@@ -133,7 +138,7 @@ def ensure_owner(principal: Principal, owner_id: str | None) -> None:
 
 async def ensure_still_valid(ctx: Context, principal: Principal) -> None:
     """For long-lived sockets: the token behind a connection may since have expired or been revoked."""
-    if principal.expires_at <= ctx.clock.timestamp() or any(
-        await ctx.redis.mget(_revoked_keys(principal.jti, principal.family))
-    ):
-        raise AuthError.invalid()
+    if principal.expires_at <= ctx.clock.timestamp():
+        raise AuthError.invalid("expired")
+    if any(await ctx.redis.mget(_revoked_keys(principal.jti, principal.family))):
+        raise AuthError.invalid("revoked")

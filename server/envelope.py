@@ -12,7 +12,7 @@ from typing import Any
 import pymongo.errors
 import redis.exceptions
 
-from server.errors import AuthError, DomainError, ValidationFailed
+from server.errors import AuthError, DomainError, RateLimited, ValidationFailed
 from server.i18n import translate
 from server.validation import localize_errors
 
@@ -39,6 +39,9 @@ def error_envelope(exc: BaseException, locale: str, request_id: str) -> tuple[in
         errors = localize_errors(exc.errors, locale)
         message = errors[0]["message"] if errors else translate(exc.key, locale)
         return 400, {"success": False, "message": message, "validationErrors": errors}
+    if isinstance(exc, RateLimited):
+        # The wait rides in the body: HTTP turns it into `Retry-After`, a socket ack keeps `retryAfter`.
+        return exc.status, {**error_body(locale, exc.key, **exc.params), "retryAfter": exc.retry_after}
     if isinstance(exc, DomainError):
         return exc.status, error_body(locale, exc.key, **exc.params)
     if isinstance(exc, BACKEND_DOWN):
@@ -52,6 +55,12 @@ def ack_failure(exc: BaseException, locale: str, request_id: str) -> dict[str, A
     """A refused Socket.IO ack: the envelope's message (and validation errors) with success false."""
     _, body = error_envelope(exc, locale, request_id)
     ack: dict[str, Any] = {"success": False, "message": body["message"]}
-    if "validationErrors" in body:
-        ack["validationErrors"] = body["validationErrors"]
+    for extra in ("validationErrors", "retryAfter"):
+        if extra in body:
+            ack[extra] = body[extra]
     return ack
+
+
+def http_headers(body: dict[str, Any]) -> dict[str, str]:
+    """Headers that go with an error body: `Retry-After` (seconds) on every 429."""
+    return {"Retry-After": str(body["retryAfter"])} if "retryAfter" in body else {}

@@ -39,7 +39,13 @@ class BadCredentials(DomainError):
 
 
 class RateLimited(DomainError):
+    """Too many calls (429); `retryAfter` (whole seconds) says when to try again."""
+
     status = 429
+
+    def __init__(self, key: str = "common.rate_limited", *, retryAfter: int = 1, **params: Any) -> None:
+        super().__init__(key, retryAfter=retryAfter, **params)
+        self.retry_after = max(1, int(retryAfter))
 
 
 class ServiceUnavailable(DomainError):
@@ -60,10 +66,11 @@ class AuthError(DomainError):
     MISSING = "Access token is missing or invalid"
     INVALID = "Invalid or expired token"
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, reason: str = "invalid") -> None:
         super().__init__("auth.refused")
         self.status = status
         self.message = message
+        self.reason = reason  # "expired" / "revoked" tell a socket which notice it gets
 
     @property
     def body(self) -> dict[str, str]:
@@ -74,8 +81,8 @@ class AuthError(DomainError):
         return cls(401, cls.MISSING)
 
     @classmethod
-    def invalid(cls) -> AuthError:
-        return cls(401, cls.INVALID)
+    def invalid(cls, reason: str = "invalid") -> AuthError:
+        return cls(401, cls.INVALID, reason)
 
     @classmethod
     def role_required(cls, roles: tuple[str, ...]) -> AuthError:

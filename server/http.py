@@ -13,7 +13,6 @@ declarations feed the OpenAPI document (`server/openapi.py`).
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
@@ -24,12 +23,13 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel
 
+from config.settings import Settings
 from server.auth import Principal, bearer_token, principal_from_token, require_role
 from server.context import Context
-from server.envelope import error_body, error_envelope
+from server.envelope import error_body, error_envelope, http_headers
 from server.errors import ValidationFailed
 from server.i18n import pick_locale, translate
-from server.jsonutil import dumps
+from server.jsonutil import UnencodableText, dumps, loads_checked
 from server.validation import validate
 
 log = logging.getLogger(__name__)
@@ -154,6 +154,17 @@ def locale_of(request: web.Request) -> str:
     return pick_locale(request.headers.get("Accept-Language"), request.app[CTX_KEY].settings.default_locale)
 
 
+def client_address(request: web.Request, settings: Settings) -> str:
+    """The caller's address: the peer, or the last X-Forwarded-For hop a TRUSTED_PROXIES peer added."""
+    peer = request.remote or "unknown"
+    forwarded = request.headers.get("X-Forwarded-For")
+    if forwarded and peer in settings.trusted_proxy_list:
+        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+        if hops:
+            return hops[-1][:64]
+    return peer
+
+
 def envelope(reply: Reply, locale: str) -> dict[str, Any]:
     body: dict[str, Any] = {"success": True, "message": translate(reply.message_key, locale, **reply.params)}
     if reply.data is not _NO_DATA:
@@ -174,8 +185,10 @@ async def read_json(request: web.Request) -> Any:
     if not raw.strip():
         return {}
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        return loads_checked(raw)  # every body is parsed here, and only here
+    except UnencodableText:
+        raise ValidationFailed([{"field": "body", "key": "validation.invalid_text"}]) from None
+    except ValueError:
         raise ValidationFailed([{"field": "body", "key": "common.invalid_json"}]) from None
 
 
@@ -227,6 +240,7 @@ async def error_middleware(
     except Exception as exc:
         status, body = error_envelope(exc, locale, f"{request_id} ({request.method} {request.path})")
         response = json_response(body, status)
+        response.headers.update(http_headers(body))
     response.headers["X-Request-Id"] = request_id
     _account(request, response.status, time.perf_counter() - started)
     return response
@@ -274,6 +288,7 @@ def cors_middleware(origins: list[str]) -> Any:
             response = await handler(request)
         if allowed and origin is not None:
             response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Access-Control-Expose-Headers"] = "Retry-After, X-Request-Id"
             response.headers["Vary"] = "Origin"
         return response
 

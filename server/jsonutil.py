@@ -44,3 +44,29 @@ def _default(value: Any) -> Any:
 
 def dumps(value: Any) -> str:
     return json.dumps(value, default=_default, ensure_ascii=False)
+
+
+def loads_checked(raw: bytes) -> Any:
+    """Parse a request body; ValueError for anything that is not JSON we can store and send back:
+    invalid UTF-8 or JSON, nesting deep enough to exhaust the parser's recursion, and strings with
+    a lone surrogate (valid JSON, "\\ud800", but not encodable as UTF-8 nor storable in BSON)."""
+    try:
+        text = raw.decode("utf-8")  # strict: json.loads(bytes) would let encoded surrogates through
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        raise ValueError("invalid JSON") from None
+    if "\\u" in text:  # after a strict decode, a surrogate can only come from an escape
+        ensure_encodable(value)
+    return value
+
+
+class UnencodableText(ValueError):
+    """A string with a lone surrogate: not UTF-8, not BSON."""
+
+
+def ensure_encodable(value: Any) -> None:
+    """Raise `UnencodableText` when `value` holds a string that UTF-8 cannot encode."""
+    try:
+        json.dumps(value, ensure_ascii=False, default=str).encode("utf-8")
+    except UnicodeEncodeError:
+        raise UnencodableText("lone surrogate") from None

@@ -7,11 +7,14 @@ machine reaches every client the same way. Models only see this class.
 
 from __future__ import annotations
 
+import asyncio
+import heapq
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from server.jsonutil import jsonable
+from server.socket_manager import TOKEN_EXPIRED, TOKEN_REVOKED
 
 if TYPE_CHECKING:
     from server.auth import Principal
@@ -36,8 +39,17 @@ def role_room(role: str) -> str:
 
 
 def token_room(jti: str) -> str:
-    """Every socket also sits in the room of the token it connected with, so a logout can close it."""
+    """Every socket also sits in the room of the token it connected with."""
     return f"token:{jti}"
+
+
+def family_room(family: str) -> str:
+    """…and in the room of its token's refresh family, so a logout or a revoked family closes every
+    socket opened with any access token of that login (before and after refreshes), in every process."""
+    return f"family:{family}"
+
+
+NOTICES = {TOKEN_EXPIRED: "Access token expired", TOKEN_REVOKED: "Access token revoked"}
 
 
 class Realtime:
@@ -45,6 +57,9 @@ class Realtime:
         self._emitter = emitter
         self._room_checks: dict[str, RoomCheck] = {}
         self._local: dict[str, str] = {}  # sid -> user id of the sockets this process holds
+        self._expiry: list[tuple[float, str]] = []  # heap of (token expiry, sid) of those sockets
+        self._none_local = asyncio.Event()
+        self._none_local.set()
 
     @property
     def emitter(self) -> Any:
@@ -62,22 +77,61 @@ class Realtime:
         except Exception:  # a realtime hiccup must never undo a committed change
             log.exception("realtime: emit %s to %d rooms failed", event, len(targets))
 
-    async def close_token_sockets(self, jti: str) -> None:
-        """Close this process's sockets opened with a token that was just revoked.
+    async def end_sessions(self, rooms: Iterable[str], event: str = TOKEN_REVOKED) -> None:
+        """Close the sockets in `rooms` in every process, each told `event` `{message}` first.
 
-        Sockets held by other processes are refused at their next event (`ensure_still_valid`)."""
+        One emit of a closing event: the Socket.IO manager of each server process delivers it to its
+        sockets in those rooms and then drops them (server/socket_manager.py). Raises when it could
+        not be published, so a logout does not claim to have closed what it could not reach."""
+        targets = list(dict.fromkeys(rooms))
+        if targets:
+            await self._emitter.emit(event, {"message": NOTICES[event]}, room=targets, namespace="/")
+
+    async def end_local(self, sids: Iterable[str], event: str = TOKEN_EXPIRED) -> None:
+        """Close these sockets of this process, each told `event` `{message}` first."""
         manager = getattr(self._emitter, "manager", None)
-        if manager is None:  # a write-only emitter holds no sockets
-            return
-        for sid, _ in list(manager.get_participants("/", token_room(jti))):
-            await self._emitter.disconnect(sid)
+        if manager is not None:  # a write-only emitter holds no sockets
+            await manager.close_local(list(sids), event, {"message": NOTICES[event]})
+
+    async def end_all_local(self) -> int:
+        """Close every socket of this process (shutdown); clients reconnect to another one."""
+        manager = getattr(self._emitter, "manager", None)
+        return int(await manager.drop_all()) if manager is not None else 0
+
+    async def aclose(self) -> None:
+        """Stop the manager's Redis listener and connections (the server's, or a worker's write-only one)."""
+        manager = getattr(self._emitter, "manager", self._emitter)
+        close = getattr(manager, "aclose", None)
+        if close is not None:
+            await close()
 
     # The sockets this process holds, kept by the Socket.IO layer on connect and disconnect.
-    def track(self, sid: str, user_id: str) -> None:
+    def track(self, sid: str, user_id: str, expires_at: float = float("inf")) -> None:
         self._local[sid] = user_id
+        self._none_local.clear()
+        heapq.heappush(self._expiry, (expires_at, sid))
 
     def untrack(self, sid: str) -> None:
         self._local.pop(sid, None)
+        if not self._local:
+            self._none_local.set()
+
+    async def wait_none_local(self, timeout: float) -> bool:
+        """Wait until this process holds no socket (their disconnect hooks ran); False on timeout."""
+        try:
+            await asyncio.wait_for(self._none_local.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    def expired(self, now: float) -> list[str]:
+        """Sockets of this process whose token has expired by `now` (each reported once)."""
+        due: list[str] = []
+        while self._expiry and self._expiry[0][0] <= now:
+            _, sid = heapq.heappop(self._expiry)
+            if sid in self._local:
+                due.append(sid)
+        return due
 
     def local_connections(self) -> list[tuple[str, str]]:
         """`(userId, sid)` of every socket this process holds."""

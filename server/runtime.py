@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
-import socketio
-
 from config.settings import Settings
 from server.auth import load_or_create_secret
 from server.clock import SystemClock
@@ -14,7 +12,8 @@ from server.context import Context, Database
 from server.metrics import Metrics
 from server.queue import Queue
 from server.realtime import Realtime
-from server.redis import CLIENT_NAME, OpenRedis, open_redis
+from server.redis import OpenRedis, client_options, open_redis
+from server.socket_manager import RedisSocketManager
 from server.store import OpenStore, open_store
 
 EmitterFactory = Callable[[str], Any]
@@ -27,13 +26,17 @@ def resolve_settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"jwt_secret": load_or_create_secret(settings.data_dir)})
 
 
-def write_only_emitter(redis_url: str) -> Any:
+def emitter_factory(settings: Settings) -> EmitterFactory:
     """What a worker emits through: a write-only Redis manager that reaches every server's clients."""
-    return socketio.AsyncRedisManager(redis_url, write_only=True, redis_options={"client_name": CLIENT_NAME})
+
+    def write_only_emitter(redis_url: str) -> Any:
+        return RedisSocketManager(redis_url, write_only=True, **client_options(settings))
+
+    return write_only_emitter
 
 
 async def open_context(
-    settings: Settings, clock: SystemClock | None = None, emitter_factory: EmitterFactory = write_only_emitter
+    settings: Settings, clock: SystemClock | None = None, make_emitter: EmitterFactory | None = None
 ) -> tuple[Context, Callable[[], Awaitable[None]]]:
     """Open the stores and build a Context; returns it with the coroutine that closes everything.
 
@@ -47,13 +50,14 @@ async def open_context(
         settings=settings,
         db=db,
         redis=redis.client,
-        realtime=Realtime(emitter_factory(redis.url)),
+        realtime=Realtime((make_emitter or emitter_factory(settings))(redis.url)),
         queue=Queue(redis.client, db, clock),
         clock=clock,
         metrics=Metrics(),
     )
 
     async def close() -> None:
+        await ctx.realtime.aclose()
         await redis.close()
         await store.close()
 

@@ -4,16 +4,23 @@
     async def chat_send(call: SocketCall) -> Any:
         return await chat.send_message(call.ctx, call.user, call.payload)
 
-Every event re-checks the connection's token (a logout stops a live socket too), refuses payloads
+A socket lives only as long as its token: it sits in the room of its token's refresh family (a
+logout or a revoked family closes the room in every process) and `token_expiry` closes it when the
+token expires, each after an `auth:expired` / `auth:revoked` notice. Every event also re-checks the
+token, refuses binary payloads, more than one argument, text that is not valid Unicode and payloads
 over `MAX_PAYLOAD_BYTES`, validates the payload, and acks `{success, data}` or
-`{success: false, message}` (plus `validationErrors`), localized like REST. The declarations
-(`SocketEvents.specs`: event, payload model, ack model) also build `/api/asyncapi.json`.
+`{success: false, message}` (plus `validationErrors`, `retryAfter`), localized like REST; an
+unknown event is refused the same way. The declarations (`SocketEvents.specs`: event, payload
+model, ack model) also build `/api/asyncapi.json`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,15 +30,54 @@ from pydantic import BaseModel
 from server.auth import Principal, ensure_still_valid, principal_from_token
 from server.context import Context
 from server.envelope import ack_failure
-from server.errors import AuthError, DomainError
-from server.i18n import pick_locale
+from server.errors import AuthError, DomainError, ValidationFailed
+from server.i18n import pick_locale, translate
 from server.jsonutil import dumps, jsonable
-from server.realtime import role_room, token_room, user_room
+from server.realtime import family_room, role_room, token_room, user_room
+from server.socket_manager import TOKEN_EXPIRED, TOKEN_REVOKED
 from server.validation import validate
 
 log = logging.getLogger(__name__)
 
 MAX_PAYLOAD_BYTES = 64 * 1024
+EXPIRY_CHECK_SECONDS = 0.2  # how late after its token's expiry a socket may be closed
+ACK_FLUSH_SECONDS = 0.05
+_PENDING: set[asyncio.Task[None]] = set()  # closes scheduled after an ack (kept referenced until done)
+
+
+_PACKET_HEAD = re.compile(r"^(\d)(/[^,\[{]*,)?(\d+)?")
+
+
+class SocketServer(socketio.AsyncServer):
+    """The Socket.IO server, answering packets that do not decode (invalid JSON, nesting deep
+    enough to exhaust the parser) with a refused ack instead of an ERROR traceback and silence."""
+
+    def __init__(self, *args: Any, default_locale: str = "en", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.default_locale = default_locale
+
+    async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
+        try:
+            await super()._handle_eio_message(eio_sid, data)
+        except (ValueError, RecursionError) as exc:
+            log.warning("socket %s: undecodable packet refused (%s)", eio_sid, type(exc).__name__)
+            head = _PACKET_HEAD.match(data) if isinstance(data, str) else None
+            if head is None or head.group(1) != str(socketio.packet.EVENT) or head.group(3) is None:
+                return  # nothing to answer: not an event, or the client asked for no ack
+            namespace = (head.group(2) or "/,")[:-1]
+            locale = self.default_locale
+            sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
+            if sid is not None:
+                with contextlib.suppress(KeyError):
+                    locale = (await self.get_session(sid, namespace)).get("locale", locale)
+            refusal = ValidationFailed([{"field": "payload", "key": "common.invalid_json"}])
+            ack = self.packet_class(
+                socketio.packet.ACK,
+                namespace=namespace,
+                id=int(head.group(3)),
+                data=[ack_failure(refusal, locale, f"socket {eio_sid}")],
+            )
+            await self._send_packet(eio_sid, ack)
 
 
 @dataclass
@@ -95,22 +141,57 @@ class SocketEvents:
         return hook
 
 
+def _event_payload(args: tuple[Any, ...]) -> Any:
+    """The one payload argument of an event, checked before any handler sees it."""
+    if len(args) > 1:
+        raise DomainError("common.too_many_arguments")
+    data = args[0] if args else None
+    if socketio.packet.Packet.data_is_binary(data):
+        raise ValidationFailed([{"field": "payload", "key": "validation.binary_not_supported"}])
+    try:
+        size = len(dumps(data).encode("utf-8"))
+    except UnicodeEncodeError:
+        raise ValidationFailed([{"field": "payload", "key": "validation.invalid_text"}]) from None
+    except (TypeError, ValueError, RecursionError):
+        raise ValidationFailed([{"field": "payload", "key": "validation.invalid_type"}]) from None
+    if size > MAX_PAYLOAD_BYTES:
+        raise DomainError("common.payload_too_large")
+    return data
+
+
+async def _session(sio: socketio.AsyncServer, sid: str) -> tuple[Principal, str]:
+    session = await sio.get_session(sid)
+    return session["principal"], session["locale"]
+
+
+def _end_after_ack(ctx: Context, sid: str, exc: AuthError) -> None:
+    """A socket whose token no longer holds is answered (the refused ack), told why, and closed;
+    the close waits a moment so that the ack is queued before the connection goes."""
+
+    async def end() -> None:
+        await asyncio.sleep(ACK_FLUSH_SECONDS)
+        await ctx.realtime.end_local([sid], TOKEN_EXPIRED if exc.reason == "expired" else TOKEN_REVOKED)
+
+    task = asyncio.get_running_loop().create_task(end())
+    _PENDING.add(task)
+    task.add_done_callback(_PENDING.discard)
+
+
 def _wrap(
     sio: socketio.AsyncServer, ctx: Context, event: str, handler: SocketHandler, model: type[BaseModel] | None
 ) -> Callable[..., Awaitable[dict[str, Any]]]:
-    async def on_event(sid: str, data: Any = None) -> dict[str, Any]:
-        session = await sio.get_session(sid)
-        principal: Principal = session["principal"]
-        locale: str = session["locale"]
+    async def on_event(sid: str, *args: Any) -> dict[str, Any]:
+        principal, locale = await _session(sio, sid)
         try:
             await ensure_still_valid(ctx, principal)
         except AuthError as exc:
             ctx.metrics.socket_events.labels(event, "refused").inc()
-            await sio.disconnect(sid)
+            _end_after_ack(ctx, sid, exc)
             return ack_failure(exc, locale, f"socket {sid}")
+        except Exception as exc:  # Redis down: fail closed, the socket stays
+            return ack_failure(exc, locale, f"socket {sid} event {event}")
         try:
-            if len(dumps(data)) > MAX_PAYLOAD_BYTES:
-                raise DomainError("common.payload_too_large")
+            data = _event_payload(args)
             payload = validate(model, data if data is not None else {}) if model else data
             result = await handler(SocketCall(ctx, sio, sid, principal, locale, payload))
         except Exception as exc:
@@ -123,7 +204,8 @@ def _wrap(
 
 
 def install_sockets(sio: socketio.AsyncServer, ctx: Context, areas: list[SocketEvents]) -> None:
-    """Register the authenticated connect/disconnect and every area's events on the server."""
+    """Register the authenticated connect/disconnect, every area's events, and one catch-all that
+    answers unknown events (a client waiting for an ack gets a reason, not a timeout)."""
     connect_hooks = [h for area in areas for h in area.connect_hooks]
     disconnect_hooks = [h for area in areas for h in area.disconnect_hooks]
 
@@ -134,12 +216,16 @@ def install_sockets(sio: socketio.AsyncServer, ctx: Context, areas: list[SocketE
         except AuthError as exc:
             ctx.metrics.socket_connects.labels("refused").inc()
             raise socketio.exceptions.ConnectionRefusedError(exc.message) from None
+        except Exception as exc:  # the revocation list cannot be read: refuse rather than guess
+            log.warning("socket connect refused: %s", exc)
+            raise socketio.exceptions.ConnectionRefusedError(translate("common.service_unavailable", "en")) from None
         requested = auth.get("locale") if isinstance(auth, dict) else None
         locale = pick_locale(requested or environ.get("HTTP_ACCEPT_LANGUAGE"), ctx.settings.default_locale)
         await sio.save_session(sid, {"principal": principal, "locale": locale})
-        for room in (user_room(principal.id), role_room(principal.role), token_room(principal.jti)):
+        rooms = (user_room(principal.id), role_room(principal.role), token_room(principal.jti))
+        for room in (*rooms, family_room(principal.family)):
             await sio.enter_room(sid, room)
-        ctx.realtime.track(sid, principal.id)
+        ctx.realtime.track(sid, principal.id, principal.expires_at)
         ctx.metrics.socket_connects.labels("accepted").inc()
         log.info(
             "socket %s connected: user %s (%s)", sid, principal.id, principal.role, extra={"user_id": principal.id}
@@ -161,9 +247,44 @@ def install_sockets(sio: socketio.AsyncServer, ctx: Context, areas: list[SocketE
             except Exception:
                 log.exception("socket disconnect hook failed")
 
+    async def unknown_event(event: str, sid: str, *args: Any) -> dict[str, Any]:
+        try:
+            _, locale = await _session(sio, sid)
+        except KeyError:
+            locale = ctx.settings.default_locale
+        return ack_failure(DomainError("common.unknown_event", event=str(event)[:100]), locale, f"socket {sid}")
+
     ctx.metrics.watch_open_sockets(ctx.realtime.local_count)
     sio.on("connect", connect)
     sio.on("disconnect", disconnect)
     for area in areas:
         for spec in area.specs:
             sio.on(spec.event, _wrap(sio, ctx, spec.event, spec.handler, spec.payload))
+    sio.on("*", unknown_event)
+
+
+@contextlib.asynccontextmanager
+async def token_expiry(ctx: Context) -> AsyncIterator[None]:
+    """Close each socket of this process when its token expires (after `auth:expired`).
+
+    Expiries sit in a heap (`Realtime.expired`), checked every EXPIRY_CHECK_SECONDS against
+    `ctx.clock`, so a socket goes within that long of its token's `exp`, and tests move a fake
+    clock instead of waiting out a token."""
+
+    async def watch() -> None:
+        while True:
+            await asyncio.sleep(EXPIRY_CHECK_SECONDS)
+            try:
+                due = ctx.realtime.expired(ctx.clock.timestamp())
+                if due:
+                    await ctx.realtime.end_local(due, TOKEN_EXPIRED)
+            except Exception:
+                log.exception("socket expiry check failed")
+
+    task = asyncio.create_task(watch())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -7,11 +7,15 @@ comes back byte for byte). Built-in pydantic errors map to the generic `validati
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Annotated, Any, TypeVar
+from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, BaseModel, ValidationError
 from pydantic_core import PydanticCustomError
 
+from server.clock import to_millis
 from server.errors import ValidationFailed
 from server.i18n import catalogs, translate
 
@@ -35,6 +39,58 @@ _GENERIC = {
     "string_pattern_mismatch": "validation.invalid_format",
     "extra_forbidden": "validation.unknown_field",
 }
+
+
+# ------------------------------------------------------------------ shared input types
+#
+# Every time, date and zone that comes in goes through one of these, so no model can be handed a
+# value that breaks arithmetic later (an offset that moves 9999-12-31 past the calendar's end, a
+# "zone" that names a directory of the tz database).
+
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)  # far from datetime.max: durations and windows never overflow
+
+
+def _instant(value: datetime) -> datetime:
+    """Aware UTC, millisecond precision (what both stores keep); without an offset it is UTC."""
+    try:
+        moment = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        moment = None
+    if moment is None or not EARLIEST <= moment < LATEST:
+        raise PydanticCustomError("validation.datetime_out_of_range", "out of range", _RANGE)
+    return to_millis(moment)
+
+
+def _calendar_date(value: date) -> date:
+    if not EARLIEST.date() <= value < LATEST.date():
+        raise PydanticCustomError("validation.datetime_out_of_range", "out of range", _RANGE)
+    return value
+
+
+def _zone(value: str) -> str:
+    if value not in _zone_names():
+        raise PydanticCustomError("validation.invalid_timezone", "unknown time zone")
+    return value
+
+
+@lru_cache(maxsize=1)
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+_RANGE = {"min": EARLIEST.date().isoformat(), "max": LATEST.date().isoformat()}
+
+UtcDatetime = Annotated[datetime, AfterValidator(_instant)]
+"""An ISO 8601 time, stored as aware UTC; refused (400) outside 1900..9000 instead of overflowing."""
+CalendarDate = Annotated[date, AfterValidator(_calendar_date)]
+"""A calendar date within 1900..9000."""
+TimeZoneName = Annotated[str, AfterValidator(_zone)]
+"""An IANA zone name of the tz database (ZoneInfo() accepts more: directories, paths)."""
+
+
+def is_time_zone(name: str) -> bool:
+    return name in _zone_names()
 
 
 def _field(loc: tuple[Any, ...]) -> str:

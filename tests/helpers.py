@@ -142,6 +142,11 @@ class SocketClient:
         self._changed = asyncio.Event()
 
         self.connect_error: Any = None
+        self.disconnected = asyncio.Event()
+
+        @self.sio.on("disconnect")
+        async def disconnected(*reason: Any) -> None:
+            self.disconnected.set()
 
         @self.sio.on("*")
         async def any_event(event: str, data: Any = None) -> None:
@@ -184,6 +189,14 @@ class SocketClient:
                 await self._changed.wait()
 
         return await asyncio.wait_for(find(), timeout)
+
+    async def closed_within(self, seconds: float) -> bool:
+        """Whether the server closes this connection within `seconds`."""
+        try:
+            await asyncio.wait_for(self.disconnected.wait(), seconds)
+        except TimeoutError:
+            pass
+        return not self.sio.connected
 
     async def close(self) -> None:
         if self.sio.connected:

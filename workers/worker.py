@@ -73,6 +73,8 @@ class Worker:
                 self._last_claim = float("-inf")  # there may be more: look again next time
                 return entries
         block = self.options.block_ms if block_ms is None else block_ms
+        # A blocking read must return before the client's socket timeout would call Redis dead.
+        block = min(block, max(1, int(self.ctx.settings.redis_socket_timeout_seconds * 500)))
         reply = await self.ctx.redis.xreadgroup(
             GROUP, self.name, {JOBS_STREAM: ">"}, count=self.options.batch_size, block=block or None
         )
@@ -164,6 +166,14 @@ class Worker:
             except REDIS_DOWN:
                 log.warning("worker: Redis unreachable, retrying in 1s")
                 await asyncio.sleep(1)
+            except redis.exceptions.ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    log.exception("worker: batch failed")
+                    await asyncio.sleep(1)
+                    continue
+                # Redis lost the stream and its group (restarted empty, or flushed): make them again.
+                log.warning("worker: consumer group %s is missing; recreating it", GROUP)
+                await self.ensure_group()
             except Exception:
                 log.exception("worker: batch failed")
                 await asyncio.sleep(1)

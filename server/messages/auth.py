@@ -9,7 +9,7 @@ VI = {
     "auth.username_taken": "Tên đăng nhập đã tồn tại",
     "auth.email_taken": "Email đã được sử dụng",
     "auth.user_not_found": "Không tìm thấy người dùng",
-    "auth.too_many_attempts": "Đăng nhập sai quá nhiều lần, vui lòng thử lại sau ít phút",
+    "auth.too_many_attempts": "Quá nhiều lần đăng nhập thất bại, vui lòng thử lại sau {retryAfter} giây",
 }
 
 EN = {
@@ -23,5 +23,5 @@ EN = {
     "auth.username_taken": "Username already exists",
     "auth.email_taken": "Email already in use",
     "auth.user_not_found": "User not found",
-    "auth.too_many_attempts": "Too many login attempts, please try again in a few minutes",
+    "auth.too_many_attempts": "Too many failed login attempts, please try again in {retryAfter} seconds",
 }

@@ -9,7 +9,7 @@ VI = {
     "common.invalid_json": "Nội dung không phải JSON hợp lệ",
     "common.internal_error": "Đã có lỗi xảy ra. Mã yêu cầu: {requestId}",
     "common.service_unavailable": "Dịch vụ tạm thời không khả dụng, vui lòng thử lại",
-    "common.rate_limited": "Bạn thao tác quá nhanh, vui lòng thử lại sau",
+    "common.rate_limited": "Bạn thao tác quá nhanh, vui lòng thử lại sau {retryAfter} giây",
     "common.payload_too_large": "Dữ liệu gửi lên quá lớn",
     "validation.missing": "Trường này là bắt buộc",
     "validation.blank": "Không được để trống",
@@ -24,6 +24,12 @@ VI = {
     "validation.unknown_field": "Trường không được hỗ trợ",
     "validation.invalid_sort": "Không thể sắp xếp theo trường này",
     "validation.invalid": "Giá trị không hợp lệ",
+    "validation.datetime_out_of_range": "Thời gian phải nằm trong khoảng {min} đến {max}",
+    "validation.invalid_timezone": "Múi giờ không hợp lệ (tên IANA, ví dụ Asia/Ho_Chi_Minh)",
+    "validation.invalid_text": "Văn bản chứa ký tự Unicode không hợp lệ",
+    "validation.binary_not_supported": "Không nhận dữ liệu nhị phân",
+    "common.unknown_event": "Sự kiện không được hỗ trợ: {event}",
+    "common.too_many_arguments": "Sự kiện chỉ nhận một đối số",
 }
 
 EN = {
@@ -37,7 +43,7 @@ EN = {
     "common.invalid_json": "The body is not valid JSON",
     "common.internal_error": "Something went wrong. Request id: {requestId}",
     "common.service_unavailable": "Service temporarily unavailable, please retry",
-    "common.rate_limited": "Too many requests, please slow down",
+    "common.rate_limited": "Too many requests, please retry in {retryAfter} seconds",
     "common.payload_too_large": "Payload too large",
     "validation.missing": "This field is required",
     "validation.blank": "Must not be blank",
@@ -52,4 +58,10 @@ EN = {
     "validation.unknown_field": "Unknown field",
     "validation.invalid_sort": "Cannot sort by this field",
     "validation.invalid": "Invalid value",
+    "validation.datetime_out_of_range": "Time must be between {min} and {max}",
+    "validation.invalid_timezone": "Unknown time zone (an IANA name such as Asia/Ho_Chi_Minh)",
+    "validation.invalid_text": "Text contains invalid Unicode characters",
+    "validation.binary_not_supported": "Binary data is not accepted",
+    "common.unknown_event": "Unsupported event: {event}",
+    "common.too_many_arguments": "The event takes a single argument",
 }

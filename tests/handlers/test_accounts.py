@@ -120,9 +120,10 @@ async def test_refresh_rotates_and_old_pair_keeps_working_until_used(api: Api) -
     assert second.status == 200
 
 
-async def test_reusing_a_used_refresh_token_revokes_the_family(api: Api) -> None:
+async def test_reusing_a_used_refresh_token_revokes_the_family(api: Api, clock, settings) -> None:
     user = await api.user()
     rotated = (await api.post("/auth/refresh", {"refreshToken": user.refresh_token})).data
+    clock.advance(seconds=settings.refresh_reuse_grace_seconds + 0.001)  # past the grace window
     replay = await api.post("/auth/refresh", {"refreshToken": user.refresh_token})
     assert replay.status == 401 and replay.body == INVALID
     # The legitimate holder's newer tokens die with the family.
@@ -130,6 +131,23 @@ async def test_reusing_a_used_refresh_token_revokes_the_family(api: Api) -> None
     assert (await api.get("/auth/me", token=rotated["accessToken"])).body == INVALID
     # Another login is a new family and works.
     assert (await api.get("/auth/me", token=(await api.login(user.username, user.password)).token)).status == 200
+
+
+async def test_concurrent_refreshes_get_the_same_pair(api: Api, clock, settings) -> None:
+    """Two tabs refreshing the same token at once: both succeed with one pair, which keeps working."""
+    user = await api.user()
+    first, second = await asyncio.gather(
+        *(api.post("/auth/refresh", {"refreshToken": user.refresh_token}) for _ in range(2))
+    )
+    assert first.status == second.status == 200, (first.body, second.body)
+    assert first.data["accessToken"] == second.data["accessToken"]
+    assert first.data["refreshToken"] == second.data["refreshToken"]
+    clock.advance(seconds=settings.refresh_reuse_grace_seconds)  # still within the window: same pair
+    again = await api.post("/auth/refresh", {"refreshToken": user.refresh_token})
+    assert again.data["refreshToken"] == first.data["refreshToken"]
+    assert (await api.get("/auth/me", token=first.data["accessToken"])).status == 200
+    following = await api.post("/auth/refresh", {"refreshToken": first.data["refreshToken"]})
+    assert following.status == 200 and following.data["refreshToken"] != first.data["refreshToken"]
 
 
 async def test_logout_stops_access_token_over_rest_and_socket(api: Api, sockets) -> None:
@@ -201,7 +219,12 @@ async def test_password_guessing_is_rate_limited(api: Api, clock) -> None:
         "/auth/login", {"username": "alice", "password": "s3cret-pass"}, headers={"Accept-Language": "en"}
     )
     assert blocked.status == 429
-    assert blocked.body == {"success": False, "message": "Too many login attempts, please try again in a few minutes"}
+    assert blocked.headers["Retry-After"] == "300"
+    assert blocked.body == {
+        "success": False,
+        "message": "Too many failed login attempts, please try again in 300 seconds",
+        "retryAfter": 300,
+    }
     clock.advance(seconds=300)
     assert (await api.post("/auth/login", {"username": "alice", "password": "s3cret-pass"})).status == 200
 

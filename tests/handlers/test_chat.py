@@ -282,16 +282,18 @@ async def test_rate_limit_refuses_over_rest_and_socket_and_stores_nothing(api: A
     assert ack["success"], ack  # REST and socket share the one limit
 
     refused = await send(api, a, conv["id"], "too fast", headers=EN)
-    assert refused.status == 429
+    window = int(ctx.settings.chat_rate_limit_window_seconds)
+    assert refused.status == 429 and refused.headers["Retry-After"] == str(window)
     assert refused.body == {
         "success": False,
-        "message": f"You are sending messages too fast, please retry in "
-        f"{int(ctx.settings.chat_rate_limit_window_seconds)} seconds",
+        "message": f"You are sending messages too fast, please retry in {window} seconds",
+        "retryAfter": window,
     }
     refused_sock = await sock.call(
         "chat:send", {"conversationId": conv["id"], "body": "too fast", "clientMessageId": "x"}
     )
     assert refused_sock["success"] is False and "too fast" in refused_sock["message"]
+    assert refused_sock["retryAfter"] == window
     assert await ctx.db["messages"].count_documents({}) == limit
     # A resend of a stored message is not a new send: still answered.
     assert (await send(api, a, conv["id"], "m0", clientMessageId="c0")).data["seq"] == 1

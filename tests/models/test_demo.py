@@ -5,6 +5,8 @@ from __future__ import annotations
 import socket
 from typing import Any
 
+import pytest
+
 from app import seed
 from config.settings import Settings
 from models import demo
@@ -17,6 +19,12 @@ from tests.assignments_fixtures import A1, A2, A3, CANCEL_BODY, LIST_URL, cancel
 from tests.helpers import Api
 
 DEMO_IDS = [demo.CUSTOMER_ID, demo.EMPLOYEE_USER_ID, demo.ADMIN_ID]
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """These tests seed: the demo loader is enabled for them (it is off unless DEMO_DATA_ENABLED)."""
+    return settings.model_copy(update={"demo_data_enabled": True})
 
 
 async def counts(ctx: Context) -> tuple[int, int, int]:
@@ -128,3 +136,16 @@ async def test_seed_command_without_a_server_writes_the_store(
         if offline.mongodb_url:
             await store.db.client.drop_database(offline.mongodb_database)
         await store.close()
+
+
+async def test_demo_data_is_refused_unless_enabled(make_app, aiohttp_client) -> None:
+    """Off by default: no ADMIN with the published password, no password reset, on any deployment."""
+    app = await make_app(demo_data_enabled=False)
+    api = Api(await aiohttp_client(app), "admin-password-1")
+    reply = await api.post("/admin/demo-data", token=(await api.admin()).token, headers={"Accept-Language": "en"})
+    assert reply.status == 403
+    assert reply.body == {
+        "success": False,
+        "message": "Demo data is disabled on this server (set DEMO_DATA_ENABLED=true to enable it)",
+    }
+    assert (await api.post("/auth/login", {"username": "admin_1", "password": demo.DEMO_PASSWORD})).status == 401

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import time
 from datetime import timedelta
@@ -270,3 +271,28 @@ async def test_a_worker_process_context_reaches_server_clients(api, ctx, setting
         assert pushed["title"] == "From a worker"
     finally:
         await close()
+
+
+async def test_worker_recreates_its_group_when_redis_lost_it(api, ctx, caplog) -> None:
+    """A Redis restarted empty (or flushed) has no stream nor group: the worker makes them again
+    instead of logging NOGROUP forever."""
+    user = await api.user()
+    worker = new_worker(ctx, block_ms=50)
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run_forever(stop))
+    try:
+        await asyncio.sleep(0.1)
+        await ctx.redis.flushdb()  # the stream and its consumer group are gone
+        await asyncio.sleep(0.1)
+        await notify(ctx, [user.id], "announcement", title="After the loss", body="b")
+        for _ in range(100):
+            if await notifications_of(ctx, user.id):
+                break
+            await asyncio.sleep(0.05)
+        assert [n["title"] for n in await notifications_of(ctx, user.id)] == ["After the loss"]
+        assert any("recreating" in r.getMessage() for r in caplog.records)
+    finally:
+        stop.set()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -1,0 +1,151 @@
+"""The Socket.IO client manager: python-socketio's Redis manager, with what a long-lived server needs.
+
+- Closing sockets in every process. An emit of a *closing event* (`auth:expired`, `auth:revoked`)
+  is an order: each process that holds sockets in the addressed rooms delivers the notice to them
+  and then closes their connection. It travels like any emit (one Redis message), so a logout on
+  one process closes the family's sockets on all of them, and a worker can order it too.
+- Closing the transport, not the namespace. A Socket.IO "server disconnect" tells the official
+  clients not to reconnect; dropping the connection (after the queued notice is flushed) makes them
+  reconnect on their own, calling their `auth` callback for a fresh token.
+- Resubscribing fast. Upstream waits 1, 2, 4 … 60 s between attempts after a Redis outage and
+  blocks in `listen()` with no way to notice a dead connection; here attempts start at 0.1 s and
+  stop growing at 2 s, reads wake every second, and a health check pings an idle connection. Whatever
+  was published while the subscription was down is lost, so after resubscribing every local socket
+  gets `realtime:resync`: clients then catch up (`chat:sync`, `GET /notifications`).
+- Closing cleanly. `aclose()` stops the listener and closes its Redis connections, so a shutdown
+  leaves no task retrying against a Redis that is gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+import socketio
+
+log = logging.getLogger(__name__)
+
+NAMESPACE = "/"
+TOKEN_EXPIRED = "auth:expired"
+TOKEN_REVOKED = "auth:revoked"
+CLOSING_EVENTS = frozenset({TOKEN_EXPIRED, TOKEN_REVOKED})
+RESYNC_EVENT = "realtime:resync"
+
+RESUBSCRIBE_FIRST_SECONDS = 0.1
+RESUBSCRIBE_MAX_SECONDS = 2.0
+READ_WAKEUP_SECONDS = 1.0
+
+
+class RedisSocketManager(socketio.AsyncRedisManager):
+    pubsub: Any
+    redis: Any
+
+    def __init__(self, url: str, *, channel: str = "socketio", write_only: bool = False, **redis_options: Any) -> None:
+        super().__init__(url, channel=channel, write_only=write_only, redis_options=redis_options)
+
+    # ------------------------------------------------------------------------- closing sockets
+
+    async def _handle_emit(self, message: dict[str, Any]) -> None:
+        """Deliver an emit to this process's sockets; a closing event then closes them."""
+        rooms: Any = message.get("room")
+        namespace = message.get("namespace") or NAMESPACE
+        targets: list[str] = []
+        if message.get("event") in CLOSING_EVENTS and self.server is not None and rooms is not None:
+            targets = self._sids_in(namespace, [rooms] if isinstance(rooms, str) else rooms)
+        await super()._handle_emit(message)
+        for sid in targets:
+            await self.drop(sid, namespace)
+
+    def _sids_in(self, namespace: str, rooms: Iterable[str]) -> list[str]:
+        found: dict[str, None] = {}
+        for room in rooms:
+            for sid, _ in self.get_participants(namespace, room):
+                found[sid] = None
+        return list(found)
+
+    async def close_local(self, sids: Iterable[str], event: str, data: Any) -> None:
+        """Send `event` to each of these local sockets, then close its connection."""
+        for sid in sids:
+            if self.is_connected(sid, NAMESPACE):
+                await self.server.emit(event, data, to=sid, namespace=NAMESPACE, ignore_queue=True)
+                await self.drop(sid)
+
+    async def drop(self, sid: str, namespace: str = NAMESPACE) -> None:
+        """Close the connection under `sid` the way a network loss would, once what is queued for it
+        (a notice, an ack) has been written: the disconnect handlers run now, so no later emit
+        reaches it, and official clients reconnect through their `auth` callback."""
+        eio_sid = self.eio_sid_from_sid(sid, namespace)
+        socket = self.server.eio.sockets.get(eio_sid) if eio_sid else None
+        if socket is None or socket.closed:
+            return
+        await socket.close(wait=False, abort=True)
+        await socket.queue.put(None)  # the writer flushes the queue up to here, then closes the websocket
+
+    async def drop_all(self) -> int:
+        """Close every connection this process holds (shutdown): clients reconnect elsewhere."""
+        sids = [sid for sid, _ in self.get_participants(NAMESPACE, None)]
+        for sid in sids:
+            with contextlib.suppress(Exception):
+                await self.drop(sid)
+        return len(sids)
+
+    # ---------------------------------------------------------------------------- subscription
+
+    async def _redis_listen_with_retries(self) -> AsyncIterator[Any]:
+        delay = RESUBSCRIBE_FIRST_SECONDS
+        subscribed = False
+        lost = False
+        while True:
+            try:
+                if not subscribed:
+                    self._redis_connect()
+                    pubsub: Any = self.pubsub
+                    await pubsub.subscribe(self.channel)
+                    subscribed = True
+                    delay = RESUBSCRIBE_FIRST_SECONDS
+                    if lost:
+                        lost = False
+                        log.warning("realtime: resubscribed to Redis; telling clients to resync")
+                        await self._announce_resync()
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=READ_WAKEUP_SECONDS)
+                if message is not None:
+                    yield message
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if not lost:
+                    log.warning("realtime: Redis subscription lost (%s); resubscribing", exc)
+                lost = True
+                subscribed = False
+                await self._discard_connection()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RESUBSCRIBE_MAX_SECONDS)
+
+    async def _announce_resync(self) -> None:
+        if self.server is None:
+            return
+        try:
+            await self.server.emit(RESYNC_EVENT, {}, namespace=NAMESPACE, ignore_queue=True)
+        except Exception:
+            log.exception("realtime: resync notice failed")
+
+    async def _discard_connection(self) -> None:
+        resources: tuple[Any, Any] = (self.pubsub, self.redis)
+        self.pubsub = self.redis = None
+        self.connected = False
+        for closing in resources:
+            if closing is not None:
+                with contextlib.suppress(Exception):
+                    await closing.aclose()
+
+    async def aclose(self) -> None:
+        """Stop listening and close the Redis connections (shutdown)."""
+        task = getattr(self, "thread", None)
+        if isinstance(task, asyncio.Task) and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await self._discard_connection()
