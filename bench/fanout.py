@@ -46,6 +46,7 @@ from bench.common import (
     Children,
     cpu_seconds,
     ensure_node_modules,
+    exit_on_sigterm,
     last_json_line,
     machine,
     ratio,
@@ -144,19 +145,21 @@ def fmt_step(r: dict[str, Any]) -> str:
     return line
 
 
-def ladder(
-    node: str, server: Server, intervals: list[int], args: argparse.Namespace, stop_after: int
-) -> None:
-    print(f"\n[{server.name}] {args.clients} clients, groups of {args.group}, {args.duration:g} s per step", flush=True)
-    misses = 0
+def ladders(node: str, servers: list[Server], intervals: list[int], args: argparse.Namespace, stop_after: int) -> None:
+    """The servers' ladders interleaved (at each interval, each server still climbing takes its step),
+    so that the machine's slow drifts (other work on shared cores) fall on all of them alike."""
+    print(f"\n{args.clients} clients, groups of {args.group}, {args.duration:g} s per step", flush=True)
+    misses = dict.fromkeys((s.name for s in servers), 0)
     for interval in intervals:
-        r = run_step(node, server, args.clients, args.group, interval, args.duration)
-        server.steps.append(r)
-        print(fmt_step(r), flush=True)
-        misses = 0 if r["held"] else misses + 1
-        if misses >= stop_after:
+        climbing = [s for s in servers if misses[s.name] < stop_after]
+        if not climbing:
             break
-        time.sleep(1)
+        for server in climbing:
+            r = run_step(node, server, args.clients, args.group, interval, args.duration)
+            server.steps.append(r)
+            print(f"  {server.name:16}" + fmt_step(r), flush=True)
+            misses[server.name] = 0 if r["held"] else misses[server.name] + 1
+            time.sleep(1)
 
 
 def prepare_project(children: Children, data_dir: Path, args: argparse.Namespace) -> Server:
@@ -221,6 +224,7 @@ def main() -> None:
     stop_after = args.stop_after or (1 if args.quick else 2)
     wanted = [s.strip() for s in args.servers.split(",") if s.strip()]
 
+    exit_on_sigterm()
     node = ensure_node_modules(required=True)
     assert node is not None
     os.environ.setdefault("LOAD_DRAIN_S", "10")
@@ -241,8 +245,7 @@ def main() -> None:
             proc, url = start_ref_node(children, node, tmp / "ref_node.log")
             servers["node"] = Server("node socket.io", url, proc.pid)
 
-        for server in servers.values():
-            ladder(node, server, intervals, args, stop_after)
+        ladders(node, list(servers.values()), intervals, args, stop_after)
 
         third: dict[str, dict[str, Any]] = {}
         ref = servers.get("python")
@@ -256,6 +259,10 @@ def main() -> None:
                 print(f"  {server.name:16}" + fmt_step(third[key]), flush=True)
 
     print("\n== summary ==")
+    for server in servers.values():
+        print(f"{server.name}:")
+        for r in server.steps:
+            print(fmt_step(r))
     print(f"machine: {machine()}; {args.clients} clients, groups of {args.group}, {args.duration:g} s per step")
     sustained = {k: (s.sustained or {}).get("delivered_per_s") for k, s in servers.items()}
     for key, server in servers.items():

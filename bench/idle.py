@@ -30,6 +30,7 @@ from bench.common import (
     Children,
     children_of,
     ensure_node_modules,
+    exit_on_sigterm,
     machine,
     process_name,
     raise_nofile,
@@ -113,6 +114,7 @@ def main() -> None:
     args = parser.parse_args()
     counts = [int(c) for c in args.counts.split(",")]
     wanted = [s.strip() for s in args.servers.split(",") if s.strip()]
+    exit_on_sigterm()
     limit = raise_nofile()
     if max(counts) + 100 > limit:
         print(f"warning: open-file limit {limit} is below {max(counts)} sockets")
