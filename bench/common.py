@@ -271,7 +271,9 @@ def start_project(
 
 def start_ref_python(children: Children, log: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    proc = children.spawn([sys.executable, "-m", "bench.ref_server", str(port)], log=log, cwd=ROOT)  # not as a script: bench/queue.py would shadow queue
+    proc = children.spawn(
+        [sys.executable, "-m", "bench.ref_server", str(port)], log=log, cwd=ROOT
+    )  # not as a script: bench/queue.py would shadow queue
     wait_port(port, proc)
     return proc, f"http://127.0.0.1:{port}"
 

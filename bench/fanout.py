@@ -83,20 +83,35 @@ def run_step(node: str, server: Server, clients: int, group: int, interval: int,
     cmd = [node, str(NODE_DIR / "load.js"), server.url, str(clients), str(group), str(interval), str(duration)]
     if server.auth:
         cmd.append(str(server.auth))
-    cpu0, wall0 = cpu_seconds(server.pid), time.perf_counter()
-    gen0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    proc = subprocess.run(cmd, cwd=NODE_DIR, capture_output=True, text=True, timeout=duration + 180)
+    gen0, wall0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+    window: dict[str, tuple[float, float]] = {}  # phase -> (server CPU seconds, time)
+    proc = subprocess.Popen(cmd, cwd=NODE_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:  # load.js prints the phases of its sending window, then the result
+            lines.append(line)
+            if line.startswith('{"phase"'):
+                window[json.loads(line)["phase"]] = (cpu_seconds(server.pid), time.perf_counter())
+        stderr = proc.stderr.read() if proc.stderr else ""
+        proc.wait(timeout=duration + 180)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
     gen1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     wall = time.perf_counter() - wall0
     if proc.returncode != 0:
-        return {"interval_ms": interval, "error": (proc.stderr or proc.stdout).strip()[-500:], "held": False}
-    r = last_json_line(proc.stdout)
+        return {"interval_ms": interval, "error": (stderr or "".join(lines)).strip()[-500:], "held": False}
+    r = last_json_line("".join(lines))
     expected = r["sent"] * group
     r["expected"] = expected
     r["delivered_ratio"] = r["delivered"] / expected if expected else 0.0
     r["held"] = bool(expected) and r["delivered_ratio"] >= HOLD_RATIO and (r["p99_ms"] or 1e9) <= HOLD_P99_MS
-    # CPU over the whole load.js run (connect + send + drain); approximate, for telling who saturated.
-    r["server_cpu"] = (cpu_seconds(server.pid) - cpu0) / wall
+    # The server's CPU share over the sending window; the load generator's over its whole run
+    # (connect + send + drain), so an underestimate of its share while sending.
+    (c0, t0), (c1, t1) = window.get("sending", (0.0, 0.0)), window.get("stopped", (0.0, 1.0))
+    r["server_cpu"] = (c1 - c0) / (t1 - t0) if t1 > t0 else float("nan")
     r["loadgen_cpu"] = (gen1.ru_utime + gen1.ru_stime - gen0.ru_utime - gen0.ru_stime) / wall
     if server.auth:
         for conv, n in r.get("acked_by_conv", {}).items():
@@ -170,8 +185,11 @@ def prepare_project(children: Children, data_dir: Path, args: argparse.Namespace
     t0 = time.perf_counter()
     asyncio.run(setup_chat(base, args.clients, args.group, str(auth)))
     entries = json.loads(auth.read_text())
-    print(f"project: {args.clients} users and {args.clients // args.group} conversations in "
-          f"{time.perf_counter() - t0:.1f} s", flush=True)
+    print(
+        f"project: {args.clients} users and {args.clients // args.group} conversations in "
+        f"{time.perf_counter() - t0:.1f} s",
+        flush=True,
+    )
     tokens = {e["conversationId"]: e["token"] for e in entries}
     return Server("project", base, proc.pid, auth=auth, tokens=tokens)
 
@@ -196,8 +214,10 @@ def profile(node: str, args: argparse.Namespace) -> None:
                 loader.kill()
         r = last_json_line(out)
         expected = r["sent"] * args.group
-        print(f"step under the profiler: I={args.profile} ms sends/s {r['sent_per_s']} deliveries/s "
-              f"{r['delivered_per_s']} ({100 * r['delivered'] / max(1, expected):.1f}%) p50 {r['p50_ms']} p99 {r['p99_ms']}")
+        print(
+            f"step under the profiler: I={args.profile} ms sends/s {r['sent_per_s']} deliveries/s "
+            f"{r['delivered_per_s']} ({100 * r['delivered'] / max(1, expected):.1f}%) p50 {r['p50_ms']} p99 {r['p99_ms']}"
+        )
 
 
 def main() -> None:
@@ -219,7 +239,11 @@ def main() -> None:
         parser.error("--clients must be a multiple of --group")
     args.duration = args.duration or (5.0 if args.quick else 20.0)
     intervals = (
-        [int(x) for x in args.intervals.split(",")] if args.intervals else QUICK_INTERVALS if args.quick else FULL_INTERVALS
+        [int(x) for x in args.intervals.split(",")]
+        if args.intervals
+        else QUICK_INTERVALS
+        if args.quick
+        else FULL_INTERVALS
     )
     stop_after = args.stop_after or (1 if args.quick else 2)
     wanted = [s.strip() for s in args.servers.split(",") if s.strip()]
@@ -265,11 +289,13 @@ def main() -> None:
             print(fmt_step(r))
     print(f"machine: {machine()}; {args.clients} clients, groups of {args.group}, {args.duration:g} s per step")
     sustained = {k: (s.sustained or {}).get("delivered_per_s") for k, s in servers.items()}
-    for key, server in servers.items():
+    for server in servers.values():
         best = server.sustained
         if best:
-            print(f"sustained {server.name:16} {best['delivered_per_s']:>8,} deliveries/s "
-                  f"(I={best['interval_ms']} ms, p50 {best['p50_ms']} ms, p99 {best['p99_ms']} ms)")
+            print(
+                f"sustained {server.name:16} {best['delivered_per_s']:>8,} deliveries/s "
+                f"(I={best['interval_ms']} ms, p50 {best['p50_ms']} ms, p99 {best['p99_ms']} ms)"
+            )
         else:
             print(f"sustained {server.name:16} no step held")
     if "project" in servers:
@@ -279,19 +305,34 @@ def main() -> None:
             print(f"ratio project/node socket.io (sustained):  {ratio(sustained['project'], sustained.get('node'))}")
     if third:
         p99 = {k: r.get("p99_ms") for k, r in third.items()}
-        print("p99 at 1/3 of python-socketio's sustained load: "
-              + ", ".join(f"{servers[k].name} {v} ms" for k, v in p99.items()))
+        print(
+            "p99 at 1/3 of python-socketio's sustained load: "
+            + ", ".join(f"{servers[k].name} {v} ms" for k, v in p99.items())
+        )
         if "project" in p99:
             for k in ("python", "node"):
                 if k in p99:
                     print(f"ratio p99 project/{servers[k].name} at that load: {ratio(p99['project'], p99[k])}")
     if "project" in servers:
-        checks = [s for s in servers["project"].steps + ([third["project"]] if "project" in third else [])
-                  if "order_violations" in s]
-        bad = [s for s in checks if s.get("order_violations") or s.get("missing_deliveries") or s.get("duplicates")
-               or s.get("history_mismatch") or s.get("ack_failed") or s.get("unanswered")]
-        print(f"project delivery check: {len(checks) - len(bad)} of {len(checks)} steps clean "
-              f"(every acked message delivered to every member, in seq order; REST history agrees)")
+        checks = [
+            s
+            for s in servers["project"].steps + ([third["project"]] if "project" in third else [])
+            if "order_violations" in s
+        ]
+        bad = [
+            s
+            for s in checks
+            if s.get("order_violations")
+            or s.get("missing_deliveries")
+            or s.get("duplicates")
+            or s.get("history_mismatch")
+            or s.get("ack_failed")
+            or s.get("unanswered")
+        ]
+        print(
+            f"project delivery check: {len(checks) - len(bad)} of {len(checks)} steps clean "
+            f"(every acked message delivered to every member, in seq order; REST history agrees)"
+        )
     sys.stdout.flush()
 
 

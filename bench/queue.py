@@ -26,7 +26,6 @@ import time
 from pathlib import Path
 
 from bench.common import NODE_DIR, ensure_node_modules, free_port, last_json_line
-
 from config.settings import Settings
 from server.app import open_context, resolve_settings
 from workers.queue import enqueue

@@ -8,7 +8,8 @@
 // conversation, that each acked message (its seq from the ack data) was delivered to it, and that
 // the messages it received came in increasing seq order. Extra output fields: ack_failed,
 // ack_errors (first messages), order_violations, missing_deliveries, duplicates, acked_by_conv; and
-// `delivered` (the count behind delivered_per_s) always.
+// `delivered` (the count behind delivered_per_s) always. Before the result it prints the lines
+// {"phase":"sending"} and {"phase":"stopped"} around the sending window.
 const { io } = require("socket.io-client");
 const [url, N, R, I, D] = [process.argv[2], +process.argv[3], +process.argv[4], +process.argv[5], +process.argv[6]];
 const extraAuth = process.argv[7] ? require(require("path").resolve(process.argv[7])) : null;
@@ -43,6 +44,7 @@ async function main() {
   }
   await sleep(500);
   measuring = true;
+  console.log(JSON.stringify({ phase: "sending" })); // lets a driver read the server's CPU over the window
   const t0 = now();
   const timers = clients.map((cl, i) => setTimeout(() => {
     cl.timer = setInterval(() => {
@@ -66,6 +68,7 @@ async function main() {
   clients.forEach((cl) => clearInterval(cl.timer));
   const el = (now() - t0) / 1000;
   measuring = false;
+  console.log(JSON.stringify({ phase: "stopped" }));
   lat.sort((a, b) => a - b);
   const p = (q) => lat.length ? +lat[Math.min(lat.length - 1, Math.floor(q * lat.length))].toFixed(2) : null;
   const out = { clients: N, room: R, interval_ms: I, seconds: +el.toFixed(1), sent, acked, delivered,
