@@ -32,7 +32,8 @@ from __future__ import annotations
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -64,9 +65,25 @@ INDEXES: list[IndexSpec] = [
     (ASSIGNMENTS, [("bookingId", 1)], {}),
 ]
 
-ASSIGNMENT_STATUSES = ("ASSIGNED", "IN_PROGRESS", "COMPLETED", "CANCELLED")
-BOOKING_STATUSES = ("PENDING", "CONFIRMED", "IN_PROGRESS", "COMPLETED", "CANCELLED")
-CLOSED_BOOKING = ["CANCELLED", "COMPLETED"]
+
+class AssignmentStatus(StrEnum):
+    ASSIGNED = "ASSIGNED"
+    IN_PROGRESS = "IN_PROGRESS"
+    COMPLETED = "COMPLETED"
+    CANCELLED = "CANCELLED"
+
+
+class BookingStatus(StrEnum):
+    PENDING = "PENDING"
+    CONFIRMED = "CONFIRMED"
+    IN_PROGRESS = "IN_PROGRESS"
+    COMPLETED = "COMPLETED"
+    CANCELLED = "CANCELLED"
+
+
+ASSIGNMENT_STATUSES = tuple(AssignmentStatus)
+BOOKING_STATUSES = tuple(BookingStatus)
+CLOSED_BOOKING = [BookingStatus.CANCELLED, BookingStatus.COMPLETED]
 CANCEL_CUTOFF = timedelta(hours=2)  # the seed's message says "2 giờ": change both together
 BOOKING_CODE_ATTEMPTS = 8
 
@@ -134,7 +151,7 @@ class NewAssignment(BaseModel):
 
 
 class BookingQuery(PageQuery):
-    status: Literal["PENDING", "CONFIRMED", "IN_PROGRESS", "COMPLETED", "CANCELLED"] | None = None
+    status: BookingStatus | None = None
     customerId: str | None = Field(None, description="ADMIN only: one customer's bookings")
 
 
@@ -274,7 +291,7 @@ def assignment_document(
     *,
     assignment_id: str,
     assigned_at: datetime,
-    status: str = "ASSIGNED",
+    status: str = AssignmentStatus.ASSIGNED,
     check_in: datetime | None = None,
     check_out: datetime | None = None,
 ) -> dict[str, Any]:
@@ -357,7 +374,7 @@ async def create_booking(
             price_per_unit=data.pricePerUnit,
             quantity=data.quantity,
             note=data.note,
-            status="PENDING",
+            status=BookingStatus.PENDING,
             live_assignments=0,
             created_at=now,
         )
@@ -414,7 +431,8 @@ async def assign_employee(
         raise
     crash_point(ctx, "assignment.inserted")
     await ctx.db[BOOKINGS].update_one(
-        {"_id": booking_id, "status": "PENDING"}, {"$set": {"status": "CONFIRMED", "updatedAt": now}}
+        {"_id": booking_id, "status": BookingStatus.PENDING},
+        {"$set": {"status": BookingStatus.CONFIRMED, "updatedAt": now}},
     )
 
     customer = await ctx.db[users.COLLECTION].find_one({"_id": doc["customerId"]})
@@ -494,10 +512,13 @@ async def cancel_assignment(
     """ASSIGNED → CANCELLED, at least 2 hours before the booking time; tells the customer and admins."""
     now = ctx.clock.now()
     doc = await ctx.db[ASSIGNMENTS].find_one_and_update(
-        _owned(principal, {"_id": assignment_id, "status": "ASSIGNED", "bookingTime": {"$gte": now + CANCEL_CUTOFF}}),
+        _owned(
+            principal,
+            {"_id": assignment_id, "status": AssignmentStatus.ASSIGNED, "bookingTime": {"$gte": now + CANCEL_CUTOFF}},
+        ),
         {
             "$set": {
-                "status": "CANCELLED",
+                "status": AssignmentStatus.CANCELLED,
                 "cancelledAt": now,
                 "cancelReason": request.reason,
                 "cancelNote": request.note,
@@ -509,7 +530,12 @@ async def cancel_assignment(
     )
     if doc is None:
         raise await _refusal(
-            ctx, principal, assignment_id, "ASSIGNED", "assignment.cancel_requires_assigned", cutoff_from=now
+            ctx,
+            principal,
+            assignment_id,
+            AssignmentStatus.ASSIGNED,
+            "assignment.cancel_requires_assigned",
+            cutoff_from=now,
         )
 
     crash_point(ctx, "assignment.cancelled")
@@ -522,8 +548,8 @@ async def cancel_assignment(
     if booking is not None and booking["liveAssignments"] <= 0:
         # Conditional on the count: an assignment added meanwhile keeps the booking alive.
         await ctx.db[BOOKINGS].update_one(
-            {"_id": doc["bookingId"], "liveAssignments": {"$lte": 0}, "status": {"$ne": "CANCELLED"}},
-            {"$set": {"status": "CANCELLED", "cancelledAt": now, "updatedAt": now}},
+            {"_id": doc["bookingId"], "liveAssignments": {"$lte": 0}, "status": {"$ne": BookingStatus.CANCELLED}},
+            {"$set": {"status": BookingStatus.CANCELLED, "cancelledAt": now, "updatedAt": now}},
         )
     elif booking is not None and booking.get("openAssignments", 1) <= 0:  # the others are all done
         await _complete_if_none_open(ctx, doc["bookingId"], now)
@@ -570,11 +596,17 @@ async def _advance(
 async def check_in(ctx: Context, principal: Principal, assignment_id: str) -> dict[str, Any]:
     """ASSIGNED → IN_PROGRESS: the employee has arrived."""
     doc = await _advance(
-        ctx, principal, assignment_id, "ASSIGNED", "IN_PROGRESS", "checkInTime", "assignment.check_in_requires_assigned"
+        ctx,
+        principal,
+        assignment_id,
+        AssignmentStatus.ASSIGNED,
+        AssignmentStatus.IN_PROGRESS,
+        "checkInTime",
+        "assignment.check_in_requires_assigned",
     )
     await ctx.db[BOOKINGS].update_one(
-        {"_id": doc["bookingId"], "status": {"$in": ["PENDING", "CONFIRMED"]}},
-        {"$set": {"status": "IN_PROGRESS", "updatedAt": doc["updatedAt"]}},
+        {"_id": doc["bookingId"], "status": {"$in": [BookingStatus.PENDING, BookingStatus.CONFIRMED]}},
+        {"$set": {"status": BookingStatus.IN_PROGRESS, "updatedAt": doc["updatedAt"]}},
     )
     return await _progressed(ctx, doc, "assignment.started")
 
@@ -585,8 +617,8 @@ async def check_out(ctx: Context, principal: Principal, assignment_id: str) -> d
         ctx,
         principal,
         assignment_id,
-        "IN_PROGRESS",
-        "COMPLETED",
+        AssignmentStatus.IN_PROGRESS,
+        AssignmentStatus.COMPLETED,
         "checkOutTime",
         "assignment.check_out_requires_in_progress",
     )
@@ -607,7 +639,7 @@ async def _complete_if_none_open(ctx: Context, booking_id: str, now: datetime) -
     is inserted) keeps the booking open."""
     await ctx.db[BOOKINGS].update_one(
         {"_id": booking_id, "openAssignments": {"$lte": 0}, "status": {"$nin": CLOSED_BOOKING}},
-        {"$set": {"status": "COMPLETED", "completedAt": now, "updatedAt": now}},
+        {"$set": {"status": BookingStatus.COMPLETED, "completedAt": now, "updatedAt": now}},
     )
 
 
@@ -685,8 +717,8 @@ async def put_demo_records(ctx: Context, bookings: list[dict[str, Any]], assignm
     each booking's live count and each employee's calendar in step with the assignments."""
     for booking in bookings:
         own = [a for a in assignments if a["bookingId"] == booking["_id"]]
-        live = sum(1 for a in own if a["status"] != "CANCELLED")
-        still_open = sum(1 for a in own if a["status"] in ("ASSIGNED", "IN_PROGRESS"))
+        live = sum(1 for a in own if a["status"] != AssignmentStatus.CANCELLED)
+        still_open = sum(1 for a in own if a["status"] in (AssignmentStatus.ASSIGNED, AssignmentStatus.IN_PROGRESS))
         await ctx.db[BOOKINGS].replace_one(
             {"_id": booking["_id"]},
             {**booking, "liveAssignments": live, "openAssignments": still_open},
@@ -704,7 +736,7 @@ async def put_demo_records(ctx: Context, bookings: list[dict[str, Any]], assignm
         busy = [
             {"assignmentId": a["_id"], "start": _interval(a)[0], "end": _interval(a)[1]}
             for a in own
-            if a["status"] in ("ASSIGNED", "IN_PROGRESS")
+            if a["status"] in (AssignmentStatus.ASSIGNED, AssignmentStatus.IN_PROGRESS)
         ]
         if busy:
             await ctx.db[CALENDARS].update_one({"_id": employee_id}, {"$push": {"busy": {"$each": busy}}})

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pymongo import ReturnDocument
@@ -49,8 +50,18 @@ from server.validation import UtcDatetime
 
 COLLECTION = "sessions"
 REMINDER_JOB = "session.reminder"
-ACTIVE = ("PENDING", "CONFIRMED")
-STATUSES = ("PENDING", "CONFIRMED", "REJECTED", "CANCELLED", "COMPLETED")
+
+
+class SessionStatus(StrEnum):
+    PENDING = "PENDING"
+    CONFIRMED = "CONFIRMED"
+    REJECTED = "REJECTED"
+    CANCELLED = "CANCELLED"
+    COMPLETED = "COMPLETED"
+
+
+ACTIVE = (SessionStatus.PENDING, SessionStatus.CONFIRMED)
+STATUSES = tuple(SessionStatus)
 MIN_DURATION, MAX_DURATION = 15, 8 * 60
 MAX_ADVANCE = timedelta(days=366)
 
@@ -120,7 +131,7 @@ class Rejection(BaseModel):
 
 
 class SessionQuery(PageQuery):
-    status: Literal["PENDING", "CONFIRMED", "REJECTED", "CANCELLED", "COMPLETED"] | None = None
+    status: SessionStatus | None = None
     from_: UtcDatetime | None = Field(None, alias="from", description="sessions starting at or after")
     to: UtcDatetime | None = Field(None, description="sessions starting before")
     classId: str | None = Field(None, max_length=100)
@@ -219,7 +230,7 @@ def new_doc(
         "createdAt": now,
         "updatedAt": now,
     }
-    if status == "CONFIRMED":
+    if status == SessionStatus.CONFIRMED:
         doc["confirmedAt"] = now
     if slot_key is not None:
         doc["slotKey"] = slot_key  # absent otherwise: the unique index covers strings only
@@ -266,7 +277,7 @@ async def book_session(ctx: Context, student: Principal, booking: Booking) -> di
     doc = new_doc(
         ctx,
         kind="ONE_ON_ONE",
-        status="PENDING",
+        status=SessionStatus.PENDING,
         tutor_id=booking.tutorId,
         student_ids=[student.id],
         subject=booking.subject,
@@ -295,7 +306,7 @@ async def create_group_session(ctx: Context, tutor: Principal, request: GroupSes
     doc = new_doc(
         ctx,
         kind="GROUP",
-        status="CONFIRMED",
+        status=SessionStatus.CONFIRMED,
         tutor_id=tutor.id,
         student_ids=[],
         subject=request.subject,
@@ -326,7 +337,9 @@ async def get_session(ctx: Context, principal: Principal, session_id: str) -> di
 async def list_sessions(ctx: Context, principal: Principal, query: SessionQuery) -> tuple[list[dict[str, Any]], int]:
     where: dict[str, Any] = {}
     if query.open:
-        where.update({"type": "GROUP", "classId": None, "status": "CONFIRMED", "startTime": {"$gt": ctx.clock.now()}})
+        where.update(
+            {"type": "GROUP", "classId": None, "status": SessionStatus.CONFIRMED, "startTime": {"$gt": ctx.clock.now()}}
+        )
     elif principal.role not in OVERSEERS:
         where["$or"] = [{"tutorId": principal.id}, {"studentIds": principal.id}]
     if query.status:
@@ -381,8 +394,8 @@ async def confirm_session(ctx: Context, principal: Principal, session_id: str) -
         ctx,
         principal,
         session_id,
-        "PENDING",
-        {"status": "CONFIRMED", "confirmedAt": now},
+        SessionStatus.PENDING,
+        {"status": SessionStatus.CONFIRMED, "confirmedAt": now},
         time_rule={"$gt": now},
         time_key="session.already_started",
     )
@@ -398,8 +411,8 @@ async def reject_session(ctx: Context, principal: Principal, session_id: str, re
         ctx,
         principal,
         session_id,
-        "PENDING",
-        {"status": "REJECTED", "rejectedAt": now, "rejectReason": rejection.reason},
+        SessionStatus.PENDING,
+        {"status": SessionStatus.REJECTED, "rejectedAt": now, "rejectReason": rejection.reason},
     )
     await calendars.release(ctx, doc["tutorId"], doc["_id"])
     await close_open_requests(ctx, doc["_id"])
@@ -420,8 +433,8 @@ async def complete_session(ctx: Context, principal: Principal, session_id: str) 
         ctx,
         principal,
         session_id,
-        "CONFIRMED",
-        {"status": "COMPLETED", "completedAt": now},
+        SessionStatus.CONFIRMED,
+        {"status": SessionStatus.COMPLETED, "completedAt": now},
         time_rule={"$lte": now},
         time_key="session.not_started_yet",
     )
@@ -444,7 +457,7 @@ async def join_session(ctx: Context, student: Principal, session_id: str) -> dic
     doc = await ctx.db[COLLECTION].find_one_and_update(
         {
             "_id": session_id,
-            "status": "CONFIRMED",
+            "status": SessionStatus.CONFIRMED,
             "startTime": {"$gt": now},
             "studentIds": {"$ne": student.id},
             f"studentIds.{current['capacity'] - 1}": {"$exists": False},
@@ -456,8 +469,8 @@ async def join_session(ctx: Context, student: Principal, session_id: str) -> dic
         current = await find_session(ctx, session_id)
         if student.id in current["studentIds"]:
             raise Conflict("session.already_joined")
-        if current["status"] != "CONFIRMED":
-            raise Conflict("session.wrong_status", status=current["status"], expected="CONFIRMED")
+        if current["status"] != SessionStatus.CONFIRMED:
+            raise Conflict("session.wrong_status", status=current["status"], expected=SessionStatus.CONFIRMED)
         if as_utc(current["startTime"]) <= now:
             raise RuleViolation("session.already_started")
         raise Conflict("session.full")
@@ -478,7 +491,7 @@ async def cancel_session(ctx: Context, session_id: str, reason: str) -> dict[str
     now = ctx.clock.now()
     doc = await ctx.db[COLLECTION].find_one_and_update(
         {"_id": session_id, "status": {"$in": list(ACTIVE)}},
-        {"$set": {"status": "CANCELLED", "cancelledAt": now, "cancelReason": reason, "updatedAt": now}},
+        {"$set": {"status": SessionStatus.CANCELLED, "cancelledAt": now, "cancelReason": reason, "updatedAt": now}},
         return_document=ReturnDocument.AFTER,
     )
     if doc is None:
@@ -518,7 +531,12 @@ async def send_reminder(ctx: Context, job: Job) -> None:
     notifications, which the notification worker stores once), and `remindedAt` stops later runs."""
     doc = await ctx.db[COLLECTION].find_one({"_id": job.payload.get("sessionId")})
     now = ctx.clock.now()
-    if doc is None or doc["status"] != "CONFIRMED" or doc.get("remindedAt") or as_utc(doc["startTime"]) <= now:
+    if (
+        doc is None
+        or doc["status"] != SessionStatus.CONFIRMED
+        or doc.get("remindedAt")
+        or as_utc(doc["startTime"]) <= now
+    ):
         return
     minutes = max(0, int((as_utc(doc["startTime"]) - now).total_seconds() // 60))
     await notify(

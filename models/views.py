@@ -15,7 +15,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Role = Literal["STUDENT", "TUTOR", "MANAGEMENT", "CUSTOMER", "EMPLOYEE", "ADMIN"]
+from models.assignments import AssignmentStatus
+from models.sessions import SessionStatus
+from server.roles import Role
 
 
 class View(BaseModel):
@@ -179,7 +181,7 @@ class Session(View):
     startTime: datetime
     endTime: datetime
     durationMinutes: int
-    status: Literal["PENDING", "CONFIRMED", "REJECTED", "CANCELLED", "COMPLETED"]
+    status: SessionStatus
     classId: str | None = None
     capacity: int
     rejectReason: str | None = None
@@ -232,7 +234,7 @@ class AssignmentItem(View):
     pricePerUnit: float
     quantity: int
     totalAmount: float
-    status: Literal["ASSIGNED", "IN_PROGRESS", "COMPLETED", "CANCELLED"]
+    status: AssignmentStatus
     assignedAt: str | None = None
     checkInTime: str | None = None
     checkOutTime: str | None = None
