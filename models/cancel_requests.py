@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from models import sessions
-from models.cancel_request_records import COLLECTION
+from models.cancel_request_records import COLLECTION, CancelRequestStatus
 from models.notifications import notify
 from models.users import get_user
 from server.auth import Principal
@@ -63,7 +63,7 @@ class Decision(BaseModel):
 
 
 class CancelRequestQuery(PageQuery):
-    status: Literal["PENDING", "APPROVED", "REJECTED", "CLOSED"] | None = None
+    status: CancelRequestStatus | None = None
 
 
 def render(doc: dict[str, Any]) -> dict[str, Any]:
@@ -134,7 +134,7 @@ async def create_request(
         "deciderIds": deciders,
         "deciderRole": role,
         "reason": request.reason,
-        "status": "PENDING",
+        "status": CancelRequestStatus.PENDING,
         "openKey": f"{session_id}:{principal.id}",
         "createdAt": now,
         "updatedAt": now,
@@ -165,11 +165,15 @@ async def _decide(
     if not may_decide(principal, current):  # deciders never change: checking first is safe
         raise Forbidden()
     session = await sessions.find_session(ctx, current["sessionId"])
-    if current["status"] == "PENDING" and status == "APPROVED" and session["status"] not in sessions.ACTIVE:
+    if (
+        current["status"] == CancelRequestStatus.PENDING
+        and status == CancelRequestStatus.APPROVED
+        and session["status"] not in sessions.ACTIVE
+    ):
         raise Conflict("cancel_request.session_not_active", status=session["status"])
     now = ctx.clock.now()
     doc = await ctx.db[COLLECTION].find_one_and_update(
-        {"_id": request_id, "status": "PENDING"},
+        {"_id": request_id, "status": CancelRequestStatus.PENDING},
         {
             "$set": {
                 "status": status,
@@ -189,7 +193,7 @@ async def _decide(
 
 
 async def approve_request(ctx: Context, principal: Principal, request_id: str, decision: Decision) -> dict[str, Any]:
-    doc, session = await _decide(ctx, principal, request_id, "APPROVED", decision)
+    doc, session = await _decide(ctx, principal, request_id, CancelRequestStatus.APPROVED, decision)
     crash_point(ctx, "cancel_request.decided")
     return render(await finish_approval(ctx, doc, session))
 
@@ -236,7 +240,7 @@ async def finish_approval(ctx: Context, doc: dict[str, Any], session: dict[str, 
 
 
 async def reject_request(ctx: Context, principal: Principal, request_id: str, decision: Decision) -> dict[str, Any]:
-    doc, session = await _decide(ctx, principal, request_id, "REJECTED", decision)
+    doc, session = await _decide(ctx, principal, request_id, CancelRequestStatus.REJECTED, decision)
     await notify(
         ctx,
         [doc["requesterId"]],

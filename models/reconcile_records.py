@@ -25,7 +25,9 @@ import logging
 from typing import Any
 
 from models import assignments, cancel_requests, classes, sessions
+from models.assignments import BookingStatus
 from models.cancel_request_records import COLLECTION as CANCEL_REQUESTS
+from models.cancel_request_records import CancelRequestStatus
 from models.evaluations import COLLECTION as EVALUATIONS
 from models.reconcile_report import Report, Window, pages
 from models.users import COLLECTION as USERS
@@ -34,7 +36,7 @@ from server.roles import Role
 
 log = logging.getLogger(__name__)
 
-OPEN_BOOKING = ("PENDING", "CONFIRMED", "IN_PROGRESS")
+OPEN_BOOKING = (BookingStatus.PENDING, BookingStatus.CONFIRMED, BookingStatus.IN_PROGRESS)
 _ORDER = {"PENDING": 0, "CONFIRMED": 1, "IN_PROGRESS": 2, "COMPLETED": 3, "CANCELLED": 3}
 
 
@@ -183,7 +185,7 @@ async def _fix_rating(
 
 async def finish_approved_cancels(ctx: Context, window: Window, report: Report) -> None:
     requests = ctx.db[CANCEL_REQUESTS]
-    async for page in pages(requests, {"status": "APPROVED", "outcome": None}):
+    async for page in pages(requests, {"status": CancelRequestStatus.APPROVED, "outcome": None}):
         for request in page:
             if not window.is_settled(request.get("decidedAt")):
                 continue  # the approval may still be on its way to the session
@@ -194,7 +196,7 @@ async def finish_approved_cancels(ctx: Context, window: Window, report: Report) 
             claimed = await requests.find_one_and_update(
                 {
                     "_id": request["_id"],
-                    "status": "APPROVED",
+                    "status": CancelRequestStatus.APPROVED,
                     "outcome": None,
                     "$or": [{"reconcileClaimedAt": None}, {"reconcileClaimedAt": {"$lt": window.settled}}],
                 },
