@@ -36,6 +36,7 @@ from handlers.server_events import server_events
 from server import queue
 from server.area import Area
 from server.asyncapi import build_asyncapi
+from server.background import running
 from server.clock import SystemClock
 from server.context import Context
 from server.docs import install_docs
@@ -162,18 +163,8 @@ def _bind(lifespan: Any, ctx: Context) -> Any:
 @contextlib.asynccontextmanager
 async def in_process_workers(ctx: Context) -> AsyncIterator[None]:
     """`run.py` (all in one): a worker and a scheduler beside the server, stopped at cleanup."""
-    tasks = [
-        asyncio.create_task(build_worker(ctx).run_forever()),
-        asyncio.create_task(run_scheduler_forever(ctx, periodic=PERIODIC)),
-    ]
-    try:
+    async with running(build_worker(ctx).run_forever, lambda: run_scheduler_forever(ctx, periodic=PERIODIC)):
         yield
-    finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
 
 
 def _install_ops_routes(app: web.Application, openapi: dict[str, Any], asyncapi: dict[str, Any]) -> None:

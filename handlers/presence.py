@@ -4,8 +4,6 @@ server process keeps its sockets' entries alive (and sweeps those of dead proces
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,6 +14,7 @@ from pydantic_core import PydanticCustomError
 from models import chat, presence
 from server.area import Area
 from server.auth import Principal
+from server.background import periodic
 from server.context import Context
 from server.http import Call, Reply, Routes
 from server.sockets import SocketEvents
@@ -86,21 +85,8 @@ async def heartbeat(ctx: Context) -> AsyncIterator[None]:
         interval = ctx.settings.presence_ttl_seconds / 3
         log.warning("presence: PRESENCE_REFRESH_SECONDS must be below PRESENCE_TTL_SECONDS; using %.1f", interval)
 
-    async def heartbeat_forever() -> None:
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await beat(ctx)
-            except Exception:
-                log.exception("presence: heartbeat failed")
-
-    task = asyncio.create_task(heartbeat_forever())
-    try:
+    async with periodic(interval, lambda: beat(ctx), "presence heartbeat"):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 area = Area("presence", routes=routes, events=events, lifespans=[heartbeat])

@@ -14,9 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from models.notifications import notify
-from models.session_access import open_session_for_tutor, session_for_reader
-from models.sessions import notice_params, utc
+from models.session_access import open_session_for_tutor, publish_to_session, session_for_reader
+from models.sessions import utc
 from server.auth import Principal
 from server.context import Context
 from server.documents import find_or_404
@@ -24,7 +23,6 @@ from server.errors import RuleViolation
 from server.indexes import IndexSpec
 from server.jsonutil import iso
 from server.paging import PageQuery, fetch_page, mongo_sort
-from server.realtime import user_rooms
 
 COLLECTION = "homework"
 EVENT = "homework:created"
@@ -88,15 +86,8 @@ async def set_homework(ctx: Context, principal: Principal, session_id: str, new:
     }
     await ctx.db[COLLECTION].insert_one(doc)
     homework = render(doc)
-    await notify(
-        ctx,
-        session["studentIds"],
-        "homework.created",
-        params={**notice_params(session), "homework": new.title, "due": iso(new.dueAt)},
-        data={"sessionId": session["_id"], "homeworkId": doc["_id"]},
-    )
-    rooms = [*user_rooms([session["tutorId"], *session["studentIds"]]), f"session:{session['_id']}"]
-    await ctx.realtime.emit(EVENT, homework, rooms)
+    params = {"homework": new.title, "due": iso(new.dueAt)}
+    await publish_to_session(ctx, session, EVENT, homework, "homework.created", params, {"homeworkId": doc["_id"]})
     return homework
 
 

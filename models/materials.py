@@ -14,14 +14,11 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
-from models.notifications import notify
-from models.session_access import open_session_for_tutor, session_for_reader
-from models.sessions import notice_params
+from models.session_access import open_session_for_tutor, publish_to_session, session_for_reader
 from server.auth import Principal
 from server.context import Context
 from server.indexes import IndexSpec
 from server.paging import PageQuery, fetch_page, mongo_sort
-from server.realtime import user_rooms
 
 COLLECTION = "materials"
 EVENT = "material:created"
@@ -80,15 +77,8 @@ async def post_material(ctx: Context, principal: Principal, session_id: str, new
     }
     await ctx.db[COLLECTION].insert_one(doc)
     material = render(doc)
-    await notify(
-        ctx,
-        session["studentIds"],
-        "material.created",
-        params={**notice_params(session), "material": new.title},
-        data={"sessionId": session["_id"], "materialId": doc["_id"]},
-    )
-    rooms = [*user_rooms([session["tutorId"], *session["studentIds"]]), f"session:{session['_id']}"]
-    await ctx.realtime.emit(EVENT, material, rooms)
+    params = {"material": new.title}
+    await publish_to_session(ctx, session, EVENT, material, "material.created", params, {"materialId": doc["_id"]})
     return material
 
 

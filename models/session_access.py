@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.sessions import find_session, may_view
+from models.notifications import notify
+from models.sessions import find_session, may_view, notice_params
 from server.auth import Principal
 from server.context import Context
 from server.errors import Conflict, Forbidden
+from server.realtime import user_rooms
 from server.roles import OVERSEERS, Role
 
 # Nothing is added to a session that will not take place.
@@ -50,3 +52,25 @@ async def open_session_for_tutor(ctx: Context, principal: Principal, session_id:
 def require_student_of(principal: Principal, doc: dict[str, Any]) -> None:
     if principal.id not in doc["studentIds"]:
         raise Forbidden()
+
+
+async def publish_to_session(
+    ctx: Context,
+    session: dict[str, Any],
+    event: str,
+    item: dict[str, Any],
+    kind: str,
+    params: dict[str, Any],
+    data: dict[str, Any],
+) -> None:
+    """Something new in a session (a material, homework): its students get a notification, and
+    everyone in it or watching it (`session:<id>`) gets the live event."""
+    await notify(
+        ctx,
+        session["studentIds"],
+        kind,
+        params={**notice_params(session), **params},
+        data={"sessionId": session["_id"], **data},
+    )
+    rooms = [*user_rooms([session["tutorId"], *session["studentIds"]]), f"session:{session['_id']}"]
+    await ctx.realtime.emit(event, item, rooms)

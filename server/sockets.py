@@ -28,6 +28,7 @@ import socketio
 from pydantic import BaseModel
 
 from server.auth import Principal, ensure_still_valid, principal_from_token
+from server.background import periodic
 from server.context import Context
 from server.envelope import ack_failure
 from server.errors import AuthError, DomainError, ValidationFailed
@@ -271,20 +272,10 @@ async def token_expiry(ctx: Context) -> AsyncIterator[None]:
     `ctx.clock`, so a socket goes within that long of its token's `exp`, and tests move a fake
     clock instead of waiting out a token."""
 
-    async def watch() -> None:
-        while True:
-            await asyncio.sleep(EXPIRY_CHECK_SECONDS)
-            try:
-                due = ctx.realtime.expired(ctx.clock.timestamp())
-                if due:
-                    await ctx.realtime.end_local(due, TOKEN_EXPIRED)
-            except Exception:
-                log.exception("socket expiry check failed")
+    async def close_expired() -> None:
+        due = ctx.realtime.expired(ctx.clock.timestamp())
+        if due:
+            await ctx.realtime.end_local(due, TOKEN_EXPIRED)
 
-    task = asyncio.create_task(watch())
-    try:
+    async with periodic(EXPIRY_CHECK_SECONDS, close_expired, "socket expiry check"):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
