@@ -22,14 +22,16 @@ from pydantic_core import PydanticCustomError
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from models.users import COLLECTION as USERS
 from models.users import ids_with_role
 from server.context import Context
-from server.errors import NotFound
+from server.errors import NotFound, ValidationFailed
 from server.i18n import translate
 from server.indexes import IndexSpec
 from server.paging import PageQuery, fetch_page
 from server.queue import Job
 from server.realtime import user_room
+from server.roles import Role
 from server.validation import UtcDatetime
 
 log = logging.getLogger(__name__)
@@ -153,7 +155,7 @@ class Announcement(BaseModel):
     title: str = Field(min_length=1, max_length=200)
     body: str = Field(min_length=1, max_length=4000)
     userIds: list[str] | None = Field(None, min_length=1, max_length=10_000)
-    role: str | None = Field(None, pattern="^(STUDENT|TUTOR|MANAGEMENT|CUSTOMER|EMPLOYEE|ADMIN)$")
+    role: Role | None = None
     processAt: UtcDatetime | None = None
 
     @model_validator(mode="after")
@@ -164,6 +166,20 @@ class Announcement(BaseModel):
 
 
 async def announce(ctx: Context, announcement: Announcement) -> str:
+    """Queue an announcement; every addressed user must exist (an id that names nobody would
+    otherwise become a stored notification no one can ever read)."""
+    if announcement.userIds:
+        wanted = list(dict.fromkeys(announcement.userIds))
+        found = {d["_id"] for d in await ctx.db[USERS].find({"_id": {"$in": wanted}}, {"_id": 1}).to_list(None)}
+        unknown = [u for u in wanted if u not in found]
+        if unknown:
+            shown = ", ".join(unknown[:5]) + (" ..." if len(unknown) > 5 else "")
+            error = {
+                "field": "userIds",
+                "key": "notification.unknown_users",
+                "params": {"count": len(unknown), "ids": shown},
+            }
+            raise ValidationFailed([error])
     return await notify(
         ctx,
         announcement.userIds,

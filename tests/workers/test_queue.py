@@ -204,6 +204,32 @@ async def test_announcement_validation_and_roles(api) -> None:
     assert (await api.get("/admin/queue", token=student.token)).status == 403
 
 
+async def test_announcements_reach_only_users_that_exist(api, ctx, jobs) -> None:
+    """An id that names nobody is refused (400, nothing queued) instead of becoming a stored
+    notification no one can read; a role that does not exist is a validation error too."""
+    admin, real = await api.admin(), await api.user()
+    en = {"Accept-Language": "en"}
+    made_up = [f"ghost-{i}" for i in range(7)]
+    refused = await api.post(
+        "/admin/announcements",
+        {"title": "t", "body": "b", "userIds": [real.id, *made_up]},
+        token=admin.token,
+        headers=en,
+    )
+    assert refused.status == 400, refused.body
+    assert refused.body["validationErrors"] == [
+        {"field": "userIds", "message": "7 recipient(s) do not exist: ghost-0, ghost-1, ghost-2, ghost-3, ghost-4 ..."}
+    ]
+    assert await jobs.run() == 0 and await ctx.db["notifications"].count_documents({}) == 0
+    bad_role = await api.post("/admin/announcements", {"title": "t", "body": "b", "role": "KING"}, token=admin.token)
+    assert bad_role.status == 400 and bad_role.body["validationErrors"][0]["field"] == "role"
+    accepted = await api.post(
+        "/admin/announcements", {"title": "t", "body": "b", "userIds": [real.id]}, token=admin.token
+    )
+    assert accepted.status == 202
+    assert await jobs.run() == 1 and await ctx.db["notifications"].count_documents({"userId": real.id}) == 1
+
+
 async def test_users_only_read_and_mark_their_own(api, ctx, jobs) -> None:
     alice, bob = await api.user(), await api.user()
     await notify(ctx, [alice.id], "announcement", title="For Alice", body="a")
