@@ -47,9 +47,9 @@ MAX_WINDOW = timedelta(days=366)
 MAX_RESOURCES = 20
 
 INDEXES: list[tuple[str, list[tuple[str, int]], dict[str, Any]]] = [
-    (COLLECTION, [("requesterId", 1), ("createdAt", -1)], {}),
-    (COLLECTION, [("status", 1), ("createdAt", -1)], {}),
-    (COLLECTION, [("createdAt", -1)], {}),
+    (COLLECTION, [("requesterId", 1), ("createdAt", -1), ("_id", 1)], {}),
+    (COLLECTION, [("status", 1), ("createdAt", -1), ("_id", 1)], {}),
+    (COLLECTION, [("createdAt", -1), ("_id", 1)], {}),
 ]
 
 

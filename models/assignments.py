@@ -60,8 +60,9 @@ CALENDARS = "employee_calendars"
 
 INDEXES: list[IndexSpec] = [
     (BOOKINGS, [("bookingCode", 1)], {"unique": True}),
-    (BOOKINGS, [("customerId", 1), ("bookingTime", -1)], {}),
-    (ASSIGNMENTS, [("employeeId", 1), ("bookingTime", -1)], {}),
+    (BOOKINGS, [("customerId", 1), ("bookingTime", -1), ("_id", 1)], {}),
+    (BOOKINGS, [("bookingTime", -1), ("_id", 1)], {}),  # the ADMIN list of all bookings
+    (ASSIGNMENTS, [("employeeId", 1), ("bookingTime", -1), ("_id", 1)], {}),
     (ASSIGNMENTS, [("bookingId", 1)], {}),
 ]
 

@@ -39,8 +39,8 @@ from server.validation import required_text
 
 INDEXES: list[IndexSpec] = [
     (COLLECTION, [("openKey", 1)], {"unique": True, "partialFilterExpression": {"openKey": {"$type": "string"}}}),
-    (COLLECTION, [("requesterId", 1), ("createdAt", -1)], {}),
-    (COLLECTION, [("deciderIds", 1), ("createdAt", -1)], {}),
+    (COLLECTION, [("requesterId", 1), ("createdAt", -1), ("_id", 1)], {}),
+    (COLLECTION, [("deciderIds", 1), ("createdAt", -1), ("_id", 1)], {}),
     (COLLECTION, [("sessionId", 1), ("status", 1)], {}),
 ]
 

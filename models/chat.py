@@ -68,7 +68,7 @@ INDEXES: list[IndexSpec] = [
         [("directKey", 1)],
         {"unique": True, "partialFilterExpression": {"directKey": {"$type": "string"}}},
     ),
-    (CONVERSATIONS, [("memberIds", 1), ("lastActivityAt", -1)], {}),
+    (CONVERSATIONS, [("memberIds", 1), ("lastActivityAt", -1), ("_id", 1)], {}),
     # One document per seq (a message or a void marker); reservations (seq None) are not indexed.
     (MESSAGES, [("conversationId", 1), ("seq", 1)], {"unique": True, "partialFilterExpression": {"seq": {"$gt": 0}}}),
 ]

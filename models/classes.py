@@ -42,7 +42,8 @@ from server.validation import CalendarDate, is_time_zone
 
 COLLECTION = "classes"
 INDEXES: list[IndexSpec] = [
-    (COLLECTION, [("tutorId", 1), ("createdAt", -1)], {}),
+    (COLLECTION, [("tutorId", 1), ("createdAt", -1), ("_id", 1)], {}),
+    (COLLECTION, [("createdAt", -1), ("_id", 1)], {}),  # the unfiltered MANAGEMENT/ADMIN list
     (COLLECTION, [("studentIds", 1)], {}),
     (COLLECTION, [("subjectKey", 1)], {}),
 ]

@@ -36,7 +36,7 @@ COLLECTION = "evaluations"
 EVENT = "evaluation:created"
 INDEXES: list[IndexSpec] = [
     (COLLECTION, [("sessionId", 1), ("studentId", 1)], {"unique": True}),
-    (COLLECTION, [("tutorId", 1), ("createdAt", -1)], {}),
+    (COLLECTION, [("tutorId", 1), ("createdAt", -1), ("_id", 1)], {}),
 ]
 
 

@@ -42,7 +42,7 @@ MAX_TAGS = 10
 
 INDEXES: list[tuple[str, list[tuple[str, int]], dict[str, Any]]] = [
     (POSTS, [("createdAt", -1), ("_id", 1)], {}),
-    (POSTS, [("tags", 1), ("createdAt", -1)], {}),
+    (POSTS, [("tags", 1), ("createdAt", -1), ("_id", 1)], {}),
     (COMMENTS, [("postId", 1), ("seq", 1)], {}),
 ]
 

@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 COLLECTION = "notifications"
 JOB_TYPE = "notify"
 INDEXES: list[IndexSpec] = [
-    (COLLECTION, [("userId", 1), ("createdAt", -1)], {}),
+    (COLLECTION, [("userId", 1), ("createdAt", -1), ("_id", 1)], {}),
     (COLLECTION, [("userId", 1), ("read", 1)], {}),
 ]
 

@@ -36,7 +36,7 @@ EVENT = "progress:created"
 COMPLETED = "COMPLETED"
 INDEXES: list[IndexSpec] = [
     (COLLECTION, [("sessionId", 1), ("studentId", 1)], {"unique": True}),
-    (COLLECTION, [("studentId", 1), ("createdAt", -1)], {}),
+    (COLLECTION, [("studentId", 1), ("createdAt", -1), ("_id", 1)], {}),
 ]
 
 

@@ -66,10 +66,11 @@ MIN_DURATION, MAX_DURATION = 15, 8 * 60
 MAX_ADVANCE = timedelta(days=366)
 
 INDEXES: list[IndexSpec] = [
-    (COLLECTION, [("tutorId", 1), ("startTime", 1)], {}),
-    (COLLECTION, [("studentIds", 1), ("startTime", 1)], {}),
+    (COLLECTION, [("tutorId", 1), ("startTime", 1), ("_id", 1)], {}),
+    (COLLECTION, [("studentIds", 1), ("startTime", 1), ("_id", 1)], {}),
     (COLLECTION, [("classId", 1), ("startTime", 1)], {}),
-    (COLLECTION, [("status", 1), ("startTime", 1)], {}),
+    (COLLECTION, [("status", 1), ("startTime", 1), ("_id", 1)], {}),
+    (COLLECTION, [("startTime", 1), ("_id", 1)], {}),  # the unfiltered MANAGEMENT/ADMIN list
     # One session per class slot: what makes generating a class's sessions idempotent.
     (COLLECTION, [("slotKey", 1)], {"unique": True, "partialFilterExpression": {"slotKey": {"$type": "string"}}}),
 ]
