@@ -58,7 +58,12 @@ async def refresh(call: Call) -> Reply:
     return Reply(await tokens.refresh(call.ctx, call.body.refreshToken), "auth.refreshed")
 
 
-@routes.post("/auth/logout", body=tokens.LogoutRequest, summary="Stop this access token and its refresh family")
+@routes.post(
+    "/auth/logout",
+    body=tokens.LogoutRequest,
+    response=views.NoData,
+    summary="Stop this access token and its refresh family",
+)
 async def logout(call: Call) -> Reply:
     await tokens.logout(call.ctx, call.user, call.body.refreshToken)
     return Reply(message_key="auth.logged_out")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from models import approvals
+from models import approvals, views
 from server.area import Area
 from server.http import Call, Reply, Routes
 from server.roles import OVERSEERS, Role
@@ -18,6 +18,7 @@ READERS = (*REQUESTERS, *OVERSEERS)
     roles=REQUESTERS,
     body=approvals.NewApproval,
     status=201,
+    response=views.ApprovalDetail,
     summary="Ask management for something (PENDING); every MANAGEMENT user is notified",
 )
 async def create_approval(call: Call) -> Reply:
@@ -28,6 +29,8 @@ async def create_approval(call: Call) -> Reply:
     "/approvals",
     roles=READERS,
     query=approvals.ApprovalQuery,
+    response=views.Approval,
+    response_list=True,
     summary="Your requests, newest first (MANAGEMENT, ADMIN: all)",
 )
 async def list_approvals(call: Call) -> Reply:
@@ -36,7 +39,10 @@ async def list_approvals(call: Call) -> Reply:
 
 
 @routes.get(
-    "/approvals/{approvalId}", roles=READERS, summary="A request with its whole history (its requester, MANAGEMENT)"
+    "/approvals/{approvalId}",
+    roles=READERS,
+    response=views.ApprovalDetail,
+    summary="A request with its whole history (its requester, MANAGEMENT)",
 )
 async def get_approval(call: Call) -> Reply:
     return Reply(await approvals.get_approval(call.ctx, call.user, call.path("approvalId")), "approval.found")
@@ -46,6 +52,7 @@ async def get_approval(call: Call) -> Reply:
     "/approvals/{approvalId}/clarification-requests",
     roles=OVERSEERS,
     body=approvals.ClarificationRequest,
+    response=views.ApprovalDetail,
     summary="Ask the requester a question: PENDING -> NEEDS_CLARIFICATION",
 )
 async def request_clarification(call: Call) -> Reply:
@@ -57,6 +64,7 @@ async def request_clarification(call: Call) -> Reply:
     "/approvals/{approvalId}/clarifications",
     roles=REQUESTERS,
     body=approvals.Clarification,
+    response=views.ApprovalDetail,
     summary="The requester answers: NEEDS_CLARIFICATION -> PENDING",
 )
 async def clarify(call: Call) -> Reply:
@@ -67,6 +75,7 @@ async def clarify(call: Call) -> Reply:
     "/approvals/{approvalId}/approve",
     roles=OVERSEERS,
     body=approvals.ApprovalDecision,
+    response=views.ApprovalDetail,
     summary="PENDING -> APPROVED, reserving each allocated resource for the window (409 if one is held)",
 )
 async def approve(call: Call) -> Reply:
@@ -77,6 +86,7 @@ async def approve(call: Call) -> Reply:
     "/approvals/{approvalId}/reject",
     roles=OVERSEERS,
     body=approvals.Rejection,
+    response=views.ApprovalDetail,
     summary="PENDING -> REJECTED with a reason",
 )
 async def reject(call: Call) -> Reply:

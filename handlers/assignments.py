@@ -33,6 +33,7 @@ async def list_assignments(call: Call) -> Reply:
     "/employee/assignments/{assignmentId}/cancel",
     roles=EMPLOYEE_API,
     body=assignments.CancelRequest,
+    response=views.NoData,
     summary="Cancel an ASSIGNED assignment, at least 2 hours before its start",
 )
 async def cancel(call: Call) -> Reply:
@@ -43,6 +44,7 @@ async def cancel(call: Call) -> Reply:
 @routes.post(
     "/employee/assignments/{assignmentId}/check-in",
     roles=EMPLOYEE_API,
+    response=views.AssignmentItem,
     summary="ASSIGNED → IN_PROGRESS (sets checkInTime)",
 )
 async def check_in(call: Call) -> Reply:
@@ -52,6 +54,7 @@ async def check_in(call: Call) -> Reply:
 @routes.post(
     "/employee/assignments/{assignmentId}/check-out",
     roles=EMPLOYEE_API,
+    response=views.AssignmentItem,
     summary="IN_PROGRESS → COMPLETED (sets checkOutTime)",
 )
 async def check_out(call: Call) -> Reply:
@@ -64,6 +67,8 @@ async def check_out(call: Call) -> Reply:
     "/customer/bookings",
     roles=(Role.CUSTOMER, Role.ADMIN),
     query=assignments.BookingQuery,
+    response=views.ServiceBooking,
+    response_list=True,
     summary="Your bookings with their assignments (ADMIN: all, or one customer's)",
 )
 async def customer_bookings(call: Call) -> Reply:
@@ -76,6 +81,7 @@ async def customer_bookings(call: Call) -> Reply:
     roles=(Role.ADMIN,),
     body=assignments.NewBooking,
     status=201,
+    response=views.ServiceBooking,
     summary="Create a booking for a customer (a bookingCode like BK62589569 is generated)",
 )
 async def create_booking(call: Call) -> Reply:
@@ -87,6 +93,7 @@ async def create_booking(call: Call) -> Reply:
     roles=(Role.ADMIN,),
     body=assignments.NewAssignment,
     status=201,
+    response=views.AssignmentItem,
     summary="Assign an employee to a booking (notifies the employee)",
 )
 async def assign(call: Call) -> Reply:

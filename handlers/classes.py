@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from models import classes
+from models import classes, views
 from server.area import Area
 from server.http import Call, Reply, Routes
 from server.roles import Role
@@ -11,19 +11,30 @@ routes = Routes(tag="classes")
 
 
 @routes.post(
-    "/classes", roles=(Role.TUTOR,), body=classes.NewClass, status=201, summary="Create a class with a weekly schedule"
+    "/classes",
+    roles=(Role.TUTOR,),
+    body=classes.NewClass,
+    status=201,
+    response=views.TutoringClass,
+    summary="Create a class with a weekly schedule",
 )
 async def create_class(call: Call) -> Reply:
     return Reply(await classes.create_class(call.ctx, call.user, call.body), "class.created", status=201)
 
 
-@routes.get("/classes", query=classes.ClassQuery, summary="Classes, with enrolledCount")
+@routes.get(
+    "/classes",
+    query=classes.ClassQuery,
+    response=views.TutoringClass,
+    response_list=True,
+    summary="Classes, with enrolledCount",
+)
 async def list_classes(call: Call) -> Reply:
     items, total = await classes.list_classes(call.ctx, call.user, call.query)
     return Reply(items, "class.listed", total=total)
 
 
-@routes.get("/classes/{classId}", summary="A class, with enrolledCount")
+@routes.get("/classes/{classId}", response=views.TutoringClass, summary="A class, with enrolledCount")
 async def get_class(call: Call) -> Reply:
     return Reply(await classes.get_class(call.ctx, call.user, call.path("classId")), "class.found")
 
@@ -32,6 +43,7 @@ async def get_class(call: Call) -> Reply:
     "/classes/{classId}/enroll",
     roles=(Role.STUDENT,),
     status=201,
+    response=views.Enrollment,
     summary="Enrol in a class (once, up to capacity); joins its upcoming sessions",
 )
 async def enroll(call: Call) -> Reply:
@@ -42,6 +54,7 @@ async def enroll(call: Call) -> Reply:
     "/classes/{classId}/sessions",
     roles=(Role.TUTOR, Role.ADMIN),
     status=201,
+    response=views.SessionGeneration,
     summary="Generate the class's sessions from its schedule (idempotent; conflicts reported)",
 )
 async def generate_sessions(call: Call) -> Reply:

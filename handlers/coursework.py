@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from models import homework, materials, submissions
+from models import homework, materials, submissions, views
 from server.area import Area
 from server.http import Call, Reply, Routes
 from server.roles import Role
@@ -17,6 +17,7 @@ TUTOR = (Role.TUTOR, Role.ADMIN)
     roles=TUTOR,
     body=materials.NewMaterial,
     status=201,
+    response=views.Material,
     summary="The session's tutor posts a material; live `material:created` to participants and `session:<id>`",
 )
 async def post_material(call: Call) -> Reply:
@@ -27,6 +28,8 @@ async def post_material(call: Call) -> Reply:
 @routes.get(
     "/sessions/{sessionId}/materials",
     query=materials.MaterialQuery,
+    response=views.Material,
+    response_list=True,
     summary="The session's materials, oldest first (participants, MANAGEMENT, ADMIN)",
 )
 async def list_materials(call: Call) -> Reply:
@@ -39,6 +42,7 @@ async def list_materials(call: Call) -> Reply:
     roles=TUTOR,
     body=homework.NewHomework,
     status=201,
+    response=views.Homework,
     summary="The session's tutor sets homework; live `homework:created` to participants and `session:<id>`",
 )
 async def set_homework(call: Call) -> Reply:
@@ -49,6 +53,8 @@ async def set_homework(call: Call) -> Reply:
 @routes.get(
     "/sessions/{sessionId}/homework",
     query=homework.HomeworkQuery,
+    response=views.Homework,
+    response_list=True,
     summary="The session's homework, soonest due first (participants, MANAGEMENT, ADMIN)",
 )
 async def list_homework(call: Call) -> Reply:
@@ -61,6 +67,7 @@ async def list_homework(call: Call) -> Reply:
     roles=(Role.STUDENT,),
     body=submissions.NewSubmission,
     status=201,
+    response=views.Submission,
     summary="A student of the session submits (201), or replaces their ungraded submission (200); graded: 409",
 )
 async def submit(call: Call) -> Reply:
@@ -71,6 +78,8 @@ async def submit(call: Call) -> Reply:
 @routes.get(
     "/homework/{homeworkId}/submissions",
     query=submissions.SubmissionQuery,
+    response=views.Submission,
+    response_list=True,
     summary="Submissions with grades: the tutor (MANAGEMENT, ADMIN) sees all, a student only their own",
 )
 async def list_submissions(call: Call) -> Reply:
@@ -82,6 +91,7 @@ async def list_submissions(call: Call) -> Reply:
     "/submissions/{submissionId}/grade",
     roles=TUTOR,
     body=submissions.Grade,
+    response=views.Submission,
     summary="The tutor grades (or regrades) a submission, 0 <= score <= maxScore; live `grade:updated` to the student",
 )
 async def grade(call: Call) -> Reply:

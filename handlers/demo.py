@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from models import demo
+from models import demo, views
 from server.area import Area
 from server.http import Call, Reply, Routes
 from server.roles import Role
@@ -13,6 +13,7 @@ routes = Routes(tag="demo")
 @routes.post(
     "/admin/demo-data",
     roles=(Role.ADMIN,),
+    response=views.DemoData,
     summary="Load the demo accounts, booking and assignments (idempotent; resets them)",
 )
 async def load_demo_data(call: Call) -> Reply:

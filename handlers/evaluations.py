@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from models import evaluations
+from models import evaluations, views
 from server.area import Area
 from server.http import Call, Reply, Routes
 from server.roles import Role
@@ -15,6 +15,7 @@ routes = Routes(tag="evaluations")
     roles=(Role.STUDENT,),
     body=evaluations.NewEvaluation,
     status=201,
+    response=views.Evaluation,
     summary="A student of a COMPLETED session rates its tutor, once (409 after); live `evaluation:created` to the tutor",
 )
 async def evaluate(call: Call) -> Reply:
@@ -25,6 +26,8 @@ async def evaluate(call: Call) -> Reply:
 @routes.get(
     "/tutors/{tutorId}/evaluations",
     query=evaluations.EvaluationQuery,
+    response=views.Evaluation,
+    response_list=True,
     summary="A tutor's evaluations, newest first",
 )
 async def list_evaluations(call: Call) -> Reply:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from models import reconcile
+from models import reconcile, views
 from server.area import Area
 from server.http import Call, Reply, Routes
 from server.roles import Role
@@ -13,6 +13,7 @@ routes = Routes(tag="maintenance")
 @routes.post(
     "/admin/reconcile",
     roles=(Role.ADMIN,),
+    response=views.ReconcileReport,
     summary="Run one reconcile pass now: rebuild calendars, counters and statuses from their records; "
     "returns what it repaired",
 )

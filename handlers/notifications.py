@@ -29,7 +29,7 @@ async def unread_count(call: Call) -> Reply:
     return Reply({"count": await notifications.unread_count(call.ctx, call.user.id)}, "notification.count")
 
 
-@routes.post("/notifications/read-all", summary="Mark all your notifications read")
+@routes.post("/notifications/read-all", response=views.UpdatedCount, summary="Mark all your notifications read")
 async def read_all(call: Call) -> Reply:
     return Reply({"updated": await notifications.mark_all_read(call.ctx, call.user.id)}, "notification.all_marked_read")
 
@@ -47,6 +47,7 @@ async def read_one(call: Call) -> Reply:
     roles=(Role.ADMIN,),
     body=notifications.Announcement,
     status=202,
+    response=views.QueuedJob,
     summary="Notify users (by id or role), now or at processAt",
 )
 async def announce(call: Call) -> Reply:
@@ -54,7 +55,12 @@ async def announce(call: Call) -> Reply:
     return Reply({"jobId": job_id}, "notification.announcement_queued", status=202)
 
 
-@routes.get("/admin/queue", roles=(Role.ADMIN,), summary="Ready, delayed, pending and dead jobs, and the next delayed")
+@routes.get(
+    "/admin/queue",
+    roles=(Role.ADMIN,),
+    response=views.QueueStats,
+    summary="Ready, delayed, pending and dead jobs, and the next delayed",
+)
 async def queue(call: Call) -> Reply:
     return Reply(await call.ctx.queue.stats(), "notification.queue_stats")
 

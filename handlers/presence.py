@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from pydantic import BaseModel, ConfigDict, field_validator
 from pydantic_core import PydanticCustomError
 
-from models import chat, presence
+from models import chat, presence, views
 from server.area import Area
 from server.auth import Principal
 from server.background import periodic
@@ -44,7 +44,12 @@ class PresenceQuery(BaseModel):
         return list(dict.fromkeys(i.strip() for i in self.userIds.split(",") if i.strip()))
 
 
-@routes.get("/presence", query=PresenceQuery, summary="Who is online: userIds=a,b -> {id: {online, lastSeen}}")
+@routes.get(
+    "/presence",
+    query=PresenceQuery,
+    response=views.PresenceMap,
+    summary="Who is online: userIds=a,b -> {id: {online, lastSeen}}",
+)
 async def get_presence(call: Call) -> Reply:
     return Reply(await presence.presence_of(call.ctx, call.query.ids), "chat.presence_retrieved")
 

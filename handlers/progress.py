@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from models import progress
+from models import progress, views
 from server.area import Area
 from server.http import Call, Reply, Routes
 from server.roles import Role
@@ -17,6 +17,7 @@ READERS = (Role.STUDENT, Role.TUTOR, Role.MANAGEMENT, Role.ADMIN)
     roles=(Role.TUTOR, Role.ADMIN),
     body=progress.NewProgress,
     status=201,
+    response=views.ProgressEntry,
     summary="The tutor of a COMPLETED session records a student's progress, once per session; live `progress:created`",
 )
 async def record_progress(call: Call) -> Reply:
@@ -27,6 +28,8 @@ async def record_progress(call: Call) -> Reply:
     "/students/{studentId}/progress",
     roles=READERS,
     query=progress.ProgressQuery,
+    response=views.ProgressEntry,
+    response_list=True,
     summary="A student's progress entries, newest first (the student, their tutors, MANAGEMENT, ADMIN)",
 )
 async def list_progress(call: Call) -> Reply:
@@ -37,6 +40,7 @@ async def list_progress(call: Call) -> Reply:
 @routes.get(
     "/students/{studentId}/progress/stats",
     roles=READERS,
+    response=views.ProgressStats,
     summary="{entries, completedSessions, averageScore, bySubject} (the student, their tutors, MANAGEMENT, ADMIN)",
 )
 async def progress_stats(call: Call) -> Reply:

@@ -55,7 +55,11 @@ async def confirm_session(call: Call) -> Reply:
 
 
 @routes.post(
-    "/sessions/{sessionId}/reject", roles=TUTOR, body=sessions.Rejection, summary="The tutor rejects a PENDING session"
+    "/sessions/{sessionId}/reject",
+    roles=TUTOR,
+    body=sessions.Rejection,
+    response=views.Session,
+    summary="The tutor rejects a PENDING session",
 )
 async def reject_session(call: Call) -> Reply:
     doc = await sessions.reject_session(call.ctx, call.user, call.path("sessionId"), call.body)
@@ -63,13 +67,21 @@ async def reject_session(call: Call) -> Reply:
 
 
 @routes.post(
-    "/sessions/{sessionId}/complete", roles=TUTOR, summary="The tutor completes a CONFIRMED session once it has started"
+    "/sessions/{sessionId}/complete",
+    roles=TUTOR,
+    response=views.Session,
+    summary="The tutor completes a CONFIRMED session once it has started",
 )
 async def complete_session(call: Call) -> Reply:
     return Reply(await sessions.complete_session(call.ctx, call.user, call.path("sessionId")), "session.completed")
 
 
-@routes.post("/sessions/{sessionId}/join", roles=(Role.STUDENT,), summary="Join a group session (up to capacity)")
+@routes.post(
+    "/sessions/{sessionId}/join",
+    roles=(Role.STUDENT,),
+    response=views.Session,
+    summary="Join a group session (up to capacity)",
+)
 async def join_session(call: Call) -> Reply:
     return Reply(await sessions.join_session(call.ctx, call.user, call.path("sessionId")), "session.joined")
 
@@ -78,6 +90,7 @@ async def join_session(call: Call) -> Reply:
     "/sessions/{sessionId}/cancel-requests",
     body=cancel_requests.NewCancelRequest,
     status=201,
+    response=views.CancellationRequest,
     summary="A participant asks to cancel; the other side decides",
 )
 async def request_cancellation(call: Call) -> Reply:
@@ -88,6 +101,8 @@ async def request_cancellation(call: Call) -> Reply:
 @routes.get(
     "/cancel-requests",
     query=cancel_requests.CancelRequestQuery,
+    response=views.CancellationRequest,
+    response_list=True,
     summary="Cancellation requests you made or must decide",
 )
 async def list_cancel_requests(call: Call) -> Reply:
@@ -95,7 +110,11 @@ async def list_cancel_requests(call: Call) -> Reply:
     return Reply(items, "cancel_request.listed", total=total)
 
 
-@routes.get("/cancel-requests/{requestId}", summary="A cancellation request (its requester and deciders)")
+@routes.get(
+    "/cancel-requests/{requestId}",
+    response=views.CancellationRequest,
+    summary="A cancellation request (its requester and deciders)",
+)
 async def get_cancel_request(call: Call) -> Reply:
     return Reply(await cancel_requests.get_request(call.ctx, call.user, call.path("requestId")), "cancel_request.found")
 
@@ -103,6 +122,7 @@ async def get_cancel_request(call: Call) -> Reply:
 @routes.post(
     "/cancel-requests/{requestId}/approve",
     body=cancel_requests.Decision,
+    response=views.CancellationRequest,
     summary="The deciding side approves: the session is cancelled",
 )
 async def approve_cancel_request(call: Call) -> Reply:
@@ -113,6 +133,7 @@ async def approve_cancel_request(call: Call) -> Reply:
 @routes.post(
     "/cancel-requests/{requestId}/reject",
     body=cancel_requests.Decision,
+    response=views.CancellationRequest,
     summary="The deciding side rejects the request",
 )
 async def reject_cancel_request(call: Call) -> Reply:

@@ -42,6 +42,11 @@ USER_ID = web.RequestKey("user_id", str)
 _NO_DATA = object()
 
 
+class NoData(BaseModel):
+    """`response=NoData`: the route's envelope carries no `data`, only `success` and `message`
+    (e.g. logout, the seed's cancel). The OpenAPI document shows that envelope without `data`."""
+
+
 @dataclass
 class Reply:
     data: Any = _NO_DATA
@@ -84,7 +89,7 @@ class RouteSpec:
     status: int
     summary: str
     tag: str
-    response: type[BaseModel] | None = None  # the envelope's `data` (OpenAPI only); None: any JSON
+    response: type[BaseModel] | None = None  # the envelope's `data` (OpenAPI only); NoData: none; None: any JSON
     response_list: bool = False  # `data` is a list of `response` (a paged list adds totalItems)
 
 
@@ -110,7 +115,8 @@ class Routes:
         response_list: bool = False,
     ) -> Callable[[Handler], Handler]:
         """`response` (a pydantic model) documents the envelope's `data` in the OpenAPI document,
-        a list of it with `response_list=True`; without it the document shows a generic envelope."""
+        a list of it with `response_list=True`; `NoData` says the envelope has no `data`; without
+        it the document shows a generic envelope."""
 
         def decorate(handler: Handler) -> Handler:
             self.specs.append(

@@ -3,8 +3,9 @@
 Every operation gets an `operationId` a code generator accepts (camelCase from the handler's name,
 prefixed with its area's tag when two areas use the same name), a 2xx response with the envelope
 `{success, message, data, totalItems?}` whose `data` is the route's `response=` model (any JSON
-when the route names none) and an example built from that schema, and the error responses the
-contract defines (400/401/403/404/409/413/429), each with its envelope and an example.
+when the route names none; no `data` at all for `response=NoData`) and an example built from that
+schema, and the error responses the contract defines (400/401/403/404/409/413/429), each with its
+envelope and an example.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from server.http import Routes, RouteSpec
+from server.http import NoData, Routes, RouteSpec
 
 REF = "#/components/schemas/{model}"
 
@@ -200,21 +201,24 @@ def example_of(schema: dict[str, Any], components: dict[str, Any], depth: int = 
 
 
 def success_response(spec: RouteSpec, components: Schemas) -> dict[str, Any]:
-    data: dict[str, Any] = {"description": "any JSON (this route declares no response model)"}
-    if spec.response is not None:
-        item = model_schema(spec.response, components, mode="serialization")
-        data = {"type": "array", "items": item} if spec.response_list else item
     properties: dict[str, Any] = {
         "success": {"type": "boolean", "const": True},
         "message": {"type": "string", "description": "localized (Accept-Language: vi or en)"},
-        "data": data,
     }
-    if spec.response_list:
-        properties["totalItems"] = {"type": "integer", "description": "paged lists: the total across pages"}
-    schema = {"type": "object", "required": ["success", "message"], "properties": properties}
-    example: dict[str, Any] = {"success": True, "message": "OK", "data": example_of(data, components)}
-    if spec.response_list:
-        example["totalItems"] = 1
+    schema: dict[str, Any] = {"type": "object", "required": ["success", "message"], "properties": properties}
+    example: dict[str, Any] = {"success": True, "message": "OK"}
+    if spec.response is NoData:
+        schema["description"] = "this route's envelope carries no data"
+    else:
+        data: dict[str, Any] = {"description": "any JSON (this route declares no response model)"}
+        if spec.response is not None:
+            item = model_schema(spec.response, components, mode="serialization")
+            data = {"type": "array", "items": item} if spec.response_list else item
+        properties["data"] = data
+        example["data"] = example_of(data, components)
+        if spec.response_list:
+            properties["totalItems"] = {"type": "integer", "description": "paged lists: the total across pages"}
+            example["totalItems"] = 1
     return {
         "description": spec.summary or "success",
         "content": {"application/json": {"schema": schema, "example": example}},
@@ -243,7 +247,7 @@ def build_openapi(areas: list[Routes], prefix: str = "/api/v1") -> dict[str, Any
     components = Schemas(
         _COMMON_SCHEMAS,
         [(s.body, "validation") for s in specs if s.body is not None]
-        + [(s.response, "serialization") for s in specs if s.response is not None],
+        + [(s.response, "serialization") for s in specs if s.response not in (None, NoData)],
     )
     for spec, op_id in zip(specs, operation_ids(specs), strict=True):
         op: dict[str, Any] = {

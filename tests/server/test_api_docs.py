@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlparse
 
+from app.web import AREAS
 from handlers.server_events import server_events
+from models.views import NoData
 
 REPO = Path(__file__).resolve().parents[2]
 CONTRACT = REPO.parent / "shared" / "API.md"
@@ -30,6 +32,7 @@ SERVER_EVENTS = {
     "auth:revoked",
 }
 OPERATION_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+NO_DATA_ROUTES = {(s.method, s.path) for a in AREAS if a.routes for s in a.routes.specs if s.response is NoData}
 
 
 class Assets(HTMLParser):
@@ -138,7 +141,11 @@ async def test_openapi_every_operation_documents_success_and_errors(client) -> N
             assert success, where
             content = op["responses"][success[0]]["content"]["application/json"]
             envelope = content["schema"]
-            assert {"success", "message", "data"} <= set(envelope["properties"]), where
+            no_data = (method.upper(), path.removeprefix("/api/v1")) in NO_DATA_ROUTES
+            expected_fields = {"success", "message"} if no_data else {"success", "message", "data"}
+            assert expected_fields <= set(envelope["properties"]), where
+            assert ("data" in envelope["properties"]) is not no_data, where
+            assert ("data" in content["example"]) is not no_data, where
             assert content["example"]["success"] is True, where
             expected = {"400", "404", "429"}
             if op["security"]:
@@ -165,9 +172,19 @@ async def test_openapi_response_models_describe_data(client, api) -> None:
     listed = doc["paths"]["/api/v1/conversations"]["get"]["responses"]["200"]["content"]["application/json"]
     assert listed["schema"]["properties"]["data"]["items"] == {"$ref": "#/components/schemas/Conversation"}
     assert "totalItems" in listed["schema"]["properties"] and listed["example"]["totalItems"] == 1
-    # a route without a response model still documents the envelope, with any JSON as data
     queue = doc["paths"]["/api/v1/admin/queue"]["get"]["responses"]["200"]["content"]["application/json"]
-    assert "data" in queue["schema"]["properties"]
+    assert queue["schema"]["properties"]["data"] == {"$ref": "#/components/schemas/QueueStats"}
+    assert isinstance(queue["example"]["data"]["nextDelayed"][0]["processAt"], str)
+    # a map: GET /presence answers {userId: {online, lastSeen}}, with an example of that shape
+    presence = doc["paths"]["/api/v1/presence"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert doc["components"]["schemas"]["PresenceMap"]["additionalProperties"] == {
+        "$ref": "#/components/schemas/PresenceEntry"
+    }
+    assert all(set(entry) == {"online", "lastSeen"} for entry in presence["example"]["data"].values())
+    # `response=views.NoData`: the envelope without data (logout, the seed's cancel)
+    logout = doc["paths"]["/api/v1/auth/logout"]["post"]["responses"]["200"]["content"]["application/json"]
+    assert set(logout["schema"]["properties"]) == {"success", "message"}
+    assert logout["example"] == {"success": True, "message": "OK"}
 
 
 # -------------------------------------------------------------------------------------- AsyncAPI

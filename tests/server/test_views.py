@@ -4,20 +4,44 @@ against the catalog (`handlers/server_events.py`). A field renamed in a model br
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args, get_origin
 
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, RootModel, TypeAdapter
 
 from app.web import AREAS
 from handlers.server_events import server_events
-from tests.helpers import Api
+from models.views import NoData
+from tests.helpers import Api, Reply
 
 
 def _strict(model: type[BaseModel], value: Any) -> None:
-    """Validates, and every documented field is present (not only filled in from a default)."""
+    """Validates, and every documented field is present (not only filled in from a default), in the
+    nested views too (lists and maps of them included)."""
     model.model_validate(value)
+    if issubclass(model, RootModel):
+        _nested(model.model_fields["root"].annotation, value)
+        return
     missing = [name for name in model.model_fields if name not in value and model.model_fields[name].is_required()]
     assert not missing, (model.__name__, missing)
+    for name, field in model.model_fields.items():
+        if name in value:
+            _nested(field.annotation, value[name])
+
+
+def _nested(annotation: Any, value: Any) -> None:
+    if value is None:
+        return
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        _strict(annotation, value)
+    elif get_origin(annotation) is list:
+        for item in value:
+            _nested(get_args(annotation)[0], item)
+    elif get_origin(annotation) is dict:
+        for item in value.values():
+            _nested(get_args(annotation)[1], item)
+    else:  # X | None, Annotated[X, ...]
+        for option in get_args(annotation):
+            _nested(option, value)
 
 
 def _route(method: str, path: str) -> Any:
@@ -39,12 +63,26 @@ def _socket(event: str) -> Any:
 def _check(method: str, path: str, data: Any) -> None:
     spec = _route(method, path)
     assert spec.response is not None, f"{method} {path} declares no response model"
+    assert spec.response is not NoData, f"{method} {path} declares no data: check its reply with _check_reply"
     if spec.response_list:
         TypeAdapter(list[spec.response]).validate_python(data)  # type: ignore[name-defined]
         for item in data:
             _strict(spec.response, item)
     else:
         _strict(spec.response, data)
+
+
+def _check_reply(method: str, path: str, reply: Reply) -> None:
+    """A whole successful reply against its route's declaration: `data` as declared, none for
+    `response=NoData`, and `totalItems` only where a list is declared."""
+    assert 200 <= reply.status < 300 and reply.body["success"] is True, (method, path, reply.status, reply.body)
+    spec = _route(method, path)
+    if spec.response is NoData:
+        assert "data" not in reply.body, (method, path, reply.body)
+        return
+    if "totalItems" in reply.body:
+        assert spec.response_list, (method, path, "totalItems without a declared list")
+    _check(method, path, reply.data)
 
 
 async def test_rest_and_socket_shapes_match_the_declarations(api: Api, sockets) -> None:
