@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 
 JobHandler = Callable[[Context, Job], Awaitable[None]]
 
+# A consumer idle for this many takeover periods, with nothing pending, is a dead worker's name.
+FORGET_AFTER_CLAIMS = 10
+
 
 @dataclass
 class WorkerOptions:
@@ -60,6 +63,22 @@ class Worker:
             if "BUSYGROUP" not in str(exc):
                 raise
 
+    async def forget_gone_consumers(self) -> int:
+        """Remove consumers of the group that hold nothing and have not read for a long time (dead
+        workers: each restart leaves its predecessor's name behind). A consumer with no pending
+        entry has nothing to lose, and a live one that reads again is simply created again."""
+        gone = 0
+        for consumer in await self.ctx.redis.xinfo_consumers(JOBS_STREAM, GROUP):
+            name = consumer["name"]
+            name = name.decode() if isinstance(name, bytes) else name
+            if (
+                name != self.name
+                and consumer["pending"] == 0
+                and consumer["idle"] > FORGET_AFTER_CLAIMS * self.options.claim_idle_ms
+            ):
+                gone += int(await self.ctx.redis.xgroup_delconsumer(JOBS_STREAM, GROUP, name) == 0)
+        return gone
+
     async def read(self, block_ms: int | None = None) -> list[tuple[str, dict[str, str]]]:
         """Entries for this consumer: first those abandoned by others, then new ones."""
         now = asyncio.get_running_loop().time()
@@ -72,6 +91,7 @@ class Worker:
             if entries:
                 self._last_claim = float("-inf")  # there may be more: look again next time
                 return entries
+            await self.forget_gone_consumers()
         block = self.options.block_ms if block_ms is None else block_ms
         # A blocking read must return before the client's socket timeout would call Redis dead.
         block = min(block, max(1, int(self.ctx.settings.redis_socket_timeout_seconds * 500)))

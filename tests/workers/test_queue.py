@@ -322,3 +322,26 @@ async def test_worker_recreates_its_group_when_redis_lost_it(api, ctx, caplog) -
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def test_dead_workers_names_are_forgotten_once_they_hold_nothing(api, ctx) -> None:
+    """Each restart leaves its predecessor's consumer name in the group; a name that holds no
+    entry and has not read for FORGET_AFTER_CLAIMS takeover periods is removed, one that still
+    holds entries is kept (its entries wait for takeover)."""
+    user = await api.user()
+    await notify(ctx, [user.id], "announcement", title="T", body="B")
+    holder = new_worker(ctx, block_ms=0)
+    await holder.ensure_group()
+    assert len(await holder.read(block_ms=0)) == 1  # reads, then "dies" holding its entry
+    await notify(ctx, [user.id], "announcement", title="T2", body="B2")
+    idle = new_worker(ctx, block_ms=0)
+    assert await idle.process_batch(block_ms=0) == 1  # handles (and acknowledges) one, then "dies"
+    survivor = new_worker(ctx, block_ms=0, claim_idle_ms=10_000)
+    assert await survivor.forget_gone_consumers() == 0  # nobody has been idle long enough yet
+
+    survivor.options.claim_idle_ms = 5
+    await asyncio.sleep(0.1)  # Redis measures idle time on its own clock (> 10 x 5 ms)
+    assert await survivor.forget_gone_consumers() == 1
+    names = {c["name"] for c in await ctx.redis.xinfo_consumers(JOBS_STREAM, GROUP)}
+    names = {n.decode() if isinstance(n, bytes) else n for n in names}
+    assert idle.name not in names and holder.name in names
