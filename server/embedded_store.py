@@ -251,7 +251,7 @@ class EmbeddedStore:
 
     def drop(self, engine: Engine) -> None:
         engine.collection.drop()
-        engine.fields.clear()
+        engine.clear_indexes()
         engine.reindex_all()
         self._ttl.pop(engine.collection.name, None)
         if self._journal is not None:
