@@ -26,6 +26,8 @@ from typing import Any
 
 import socketio
 
+from server import fast_json
+
 log = logging.getLogger(__name__)
 
 NAMESPACE = "/"
@@ -44,7 +46,8 @@ class RedisSocketManager(socketio.AsyncRedisManager):
     redis: Any
 
     def __init__(self, url: str, *, channel: str = "socketio", write_only: bool = False, **redis_options: Any) -> None:
-        super().__init__(url, channel=channel, write_only=write_only, redis_options=redis_options)
+        # orjson for the messages relayed through Redis too (server/fast_json.py)
+        super().__init__(url, channel=channel, write_only=write_only, redis_options=redis_options, json=fast_json)
 
     # ------------------------------------------------------------------------- closing sockets
 

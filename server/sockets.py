@@ -27,7 +27,7 @@ from typing import Any
 import socketio
 from pydantic import BaseModel
 
-from server import ws_driver
+from server import fast_json, ws_driver
 from server.auth import Principal, ensure_still_valid, principal_from_token
 from server.context import Context
 from server.envelope import ack_failure
@@ -54,9 +54,11 @@ class SocketServer(socketio.AsyncServer):
     enough to exhaust the parser) with a refused ack instead of an ERROR traceback and silence.
 
     Its websockets do not deflate (server/ws_driver.py): deflate was 13% of the saturated chat
-    server's profile, and its zlib contexts a large part of each idle socket's memory."""
+    server's profile, and its zlib contexts a large part of each idle socket's memory. Its packets
+    go through orjson (server/fast_json.py)."""
 
     def __init__(self, *args: Any, default_locale: str = "en", **kwargs: Any) -> None:
+        kwargs.setdefault("json", fast_json)
         super().__init__(*args, **kwargs)
         ws_driver.install(self.eio)
         self.default_locale = default_locale
