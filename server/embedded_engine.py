@@ -22,6 +22,11 @@ journal's back. `install(collection)` replaces those parts on one collection:
   collected; `end()` re-files those documents in the hash indexes and returns them, which is what
   the journal records (their after-images, or their deletion).
 
+- Unique checks. A document outside a partial unique index (`partialFilterExpression` does not
+  match it: a chat message still reserved, a group conversation without `directKey`) cannot
+  collide under that index, as on MongoDB, so it is not checked against it; mongomock checked it
+  anyway, against every document sharing its (null) values.
+
 TTL expiry is switched off here; the store sweeps expired documents itself, through the journal.
 """
 
@@ -36,7 +41,7 @@ from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
-from mongomock import filtering, helpers
+from mongomock import DuplicateKeyError, filtering, helpers
 from mongomock.store import CollectionStore
 
 Key = tuple[Any, ...]
@@ -214,6 +219,7 @@ class Engine:
         self.position: dict[Any, int] = {}
         collection._iter_documents = self.iter_documents
         collection.find = self.find
+        collection._ensure_uniques = self.ensure_uniques
         self.reindex_all()
 
     # ------------------------------------------------------------------ indexes and tracking
@@ -268,6 +274,27 @@ class Engine:
                 self.position[doc_id] = next(self._order)
             changed.append((doc_id, doc))
         return changed
+
+    def ensure_uniques(self, new_data: dict[str, Any]) -> None:
+        """mongomock's unique check of a document already stored, skipping the partial indexes
+        that do not cover it."""
+        for index in self.store.indexes.values():
+            if not index.get("unique"):
+                continue
+            partial = index.get("partialFilterExpression")
+            if partial is not None and not filtering.filter_applies(partial, new_data):
+                continue
+            values: dict[str, Any] = {}
+            for key, _ in index["key"]:
+                try:
+                    values[key] = helpers.get_value_by_dot(new_data, key)
+                except KeyError:
+                    values[key] = None
+            if index.get("sparse") and set(values.values()) == {None}:
+                continue
+            spec = values if partial is None else {"$and": [partial, values]}
+            if len(list(itertools.islice(self.iter_documents(spec), 2))) > 1:
+                raise DuplicateKeyError("E11000 Duplicate Key Error", 11000)
 
     # ------------------------------------------------------------------ reading
 
