@@ -12,6 +12,13 @@
   stop growing at 2 s, reads wake every second, and a health check pings an idle connection. Whatever
   was published while the subscription was down is lost, so after resubscribing every local socket
   gets `realtime:resync`: clients then catch up (`chat:sync`, `GET /notifications`).
+- Publishing in the background, in order. Upstream's `emit` delivers to this process's sockets and
+  then waits for its PUBLISH round trip before the emitting request goes on. Here the message is
+  queued for one publisher task, which sends whatever has queued meanwhile in one pipeline (one
+  round trip for many emits under load) in emit order, so the other processes still see emits in
+  the order they were made; the emitting request waits only for a closing event's publish (a
+  logout must know its order went out). A message that cannot be published is logged and
+  dropped, as upstream does; `aclose()` flushes the queue first.
 - Closing cleanly. `aclose()` stops the listener and closes its Redis connections, so a shutdown
   leaves no task retrying against a Redis that is gone.
 """
@@ -36,6 +43,9 @@ TOKEN_REVOKED = "auth:revoked"
 CLOSING_EVENTS = frozenset({TOKEN_EXPIRED, TOKEN_REVOKED})
 RESYNC_EVENT = "realtime:resync"
 
+PUBLISH_BATCH = 256  # messages per pipeline at most
+FLUSH_SECONDS = 2.0  # at close, how long queued messages may take to go out
+
 RESUBSCRIBE_FIRST_SECONDS = 0.1
 RESUBSCRIBE_MAX_SECONDS = 2.0
 READ_WAKEUP_SECONDS = 1.0
@@ -44,10 +54,75 @@ READ_WAKEUP_SECONDS = 1.0
 class RedisSocketManager(socketio.AsyncRedisManager):
     pubsub: Any
     redis: Any
+    connected: bool
 
     def __init__(self, url: str, *, channel: str = "socketio", write_only: bool = False, **redis_options: Any) -> None:
         # orjson for the messages relayed through Redis too (server/fast_json.py)
         super().__init__(url, channel=channel, write_only=write_only, redis_options=redis_options, json=fast_json)
+        self._outbox: asyncio.Queue[tuple[dict[str, Any], asyncio.Future[None] | None]] | None = None
+        self._publisher: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------------------------ publishing
+
+    async def _publish(self, data: Any) -> None:
+        """Queue a message for the other processes; wait for a closing event's publish."""
+        if self._outbox is None:
+            self._outbox = asyncio.Queue()
+            self._publisher = asyncio.get_running_loop().create_task(self._publish_forever())
+        closing = isinstance(data, dict) and data.get("method") == "emit" and data.get("event") in CLOSING_EVENTS
+        done: asyncio.Future[None] | None = asyncio.get_running_loop().create_future() if closing else None
+        self._outbox.put_nowait((data, done))
+        if done is not None:
+            await done
+
+    async def _publish_forever(self) -> None:
+        assert self._outbox is not None
+        while True:
+            batch = [await self._outbox.get()]
+            while len(batch) < PUBLISH_BATCH and not self._outbox.empty():
+                batch.append(self._outbox.get_nowait())
+            error: BaseException | None = None
+            try:
+                await self._publish_batch([data for data, _ in batch])
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.error("realtime: %d messages could not be published (%s)", len(batch), exc)
+                error = exc
+            for _, done in batch:
+                if done is not None and not done.done():
+                    if error is None:
+                        done.set_result(None)
+                    else:
+                        done.set_exception(error)
+            for _ in batch:
+                self._outbox.task_done()
+
+    async def _publish_batch(self, messages: list[Any]) -> None:
+        """One pipeline of PUBLISH commands; a second attempt on a fresh connection."""
+        for attempt in (1, 2):
+            try:
+                if not self.connected:
+                    self._redis_connect()
+                pipe = self.redis.pipeline(transaction=False)
+                for message in messages:
+                    pipe.publish(self.channel, self.json.dumps(message))
+                await pipe.execute()
+                return
+            except Exception:
+                if attempt == 2:
+                    raise
+                self.connected = False
+
+    async def _flush(self) -> None:
+        if self._outbox is not None and self._publisher is not None and not self._publisher.done():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._outbox.join(), FLUSH_SECONDS)
+        if self._publisher is not None:
+            self._publisher.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._publisher
+            self._publisher = None
 
     # ------------------------------------------------------------------------- closing sockets
 
@@ -145,7 +220,8 @@ class RedisSocketManager(socketio.AsyncRedisManager):
                     await closing.aclose()
 
     async def aclose(self) -> None:
-        """Stop listening and close the Redis connections (shutdown)."""
+        """Publish what is queued, stop listening and close the Redis connections (shutdown)."""
+        await self._flush()
         task = getattr(self, "thread", None)
         if isinstance(task, asyncio.Task) and not task.done():
             task.cancel()
