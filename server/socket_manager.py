@@ -19,6 +19,10 @@
   the order they were made; the emitting request waits only for a closing event's publish (a
   logout must know its order went out). A message that cannot be published is logged and
   dropped, as upstream does; `aclose()` flushes the queue first.
+- Telling whether the relay can be trusted. `relay_epoch` changes whenever the subscription is
+  lost, and `relay_up` says it is live: while it stays up, every closing event published reaches
+  this process, which the socket layer relies on to skip re-reading the revocation list on every
+  event (server/sockets.py).
 - Closing cleanly. `aclose()` stops the listener and closes its Redis connections, so a shutdown
   leaves no task retrying against a Redis that is gone.
 """
@@ -61,6 +65,8 @@ class RedisSocketManager(socketio.AsyncRedisManager):
         super().__init__(url, channel=channel, write_only=write_only, redis_options=redis_options, json=fast_json)
         self._outbox: asyncio.Queue[tuple[dict[str, Any], asyncio.Future[None] | None]] | None = None
         self._publisher: asyncio.Task[None] | None = None
+        self.relay_up = False  # subscribed, no loss noticed since
+        self.relay_epoch = 0  # changes with every loss of the subscription
 
     # ------------------------------------------------------------------------------ publishing
 
@@ -183,6 +189,7 @@ class RedisSocketManager(socketio.AsyncRedisManager):
                     pubsub: Any = self.pubsub
                     await pubsub.subscribe(self.channel)
                     subscribed = True
+                    self.relay_up = True
                     delay = RESUBSCRIBE_FIRST_SECONDS
                     if lost:
                         lost = False
@@ -198,6 +205,8 @@ class RedisSocketManager(socketio.AsyncRedisManager):
                     log.warning("realtime: Redis subscription lost (%s); resubscribing", exc)
                 lost = True
                 subscribed = False
+                self.relay_up = False
+                self.relay_epoch += 1
                 await self._discard_connection()
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RESUBSCRIBE_MAX_SECONDS)
@@ -221,6 +230,8 @@ class RedisSocketManager(socketio.AsyncRedisManager):
 
     async def aclose(self) -> None:
         """Publish what is queued, stop listening and close the Redis connections (shutdown)."""
+        self.relay_up = False
+        self.relay_epoch += 1
         await self._flush()
         task = getattr(self, "thread", None)
         if isinstance(task, asyncio.Task) and not task.done():
