@@ -35,11 +35,24 @@ then open http://127.0.0.1:8080/api/docs (REST), /api/asyncapi (Socket.IO events
 """
 
 
+def event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop when installed (requirements.txt pins it): its transports and scheduling in C cut the
+    loop's own share of a busy server's time; plain asyncio otherwise (e.g. on Windows)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
+    return loop
+
+
 def serve(settings: Settings, with_workers: bool) -> None:
     from aiohttp import web
 
     from app.web import create_app
 
+    loop = event_loop()
+    asyncio.set_event_loop(loop)
     web.run_app(
         create_app(settings, run_workers=with_workers),
         host=settings.host,
@@ -47,6 +60,7 @@ def serve(settings: Settings, with_workers: bool) -> None:
         print=lambda msg: print(msg.replace("(Press CTRL+C to quit)", "(Ctrl+C to stop)"), flush=True),
         shutdown_timeout=10,
         access_log=None,  # the app writes its own access log, with the request id (server/http.py)
+        loop=loop,
     )
 
 

@@ -51,7 +51,7 @@ from models.users import users_by_ids
 from server.auth import Principal
 from server.clock import as_utc
 from server.context import Context
-from server.documents import find_or_404
+from server.documents import durable_at_end, find_or_404
 from server.errors import Conflict, Forbidden, NotFound, RuleViolation
 from server.indexes import IndexSpec
 from server.paging import PageQuery, fetch_page
@@ -325,20 +325,38 @@ async def send_message(ctx: Context, principal: Principal, conversation_id: str,
         "createdAt": now,
         "reservedAt": now,
     }
-    try:
-        await ctx.db[MESSAGES].insert_one(reservation)
-    except DuplicateKeyError:  # the same resend raced us and reserved first
+    # The reservation, its seq and lastMessage are journaled together (one commit wait), before
+    # anything is delivered.
+    async with durable_at_end(ctx.db):
+        try:
+            await ctx.db[MESSAGES].insert_one(reservation)
+        except DuplicateKeyError:  # the same resend raced us and reserved first
+            numbered = None
+        else:
+            numbered = await _number(ctx, conversation, reservation)
+    if numbered is None:
         existing = await ctx.db[MESSAGES].find_one({"_id": new_id})
         if existing is None:
             raise Conflict("chat.send_in_progress") from None
         return await _replayed(ctx, conversation, existing)
-    return await _number_and_deliver(ctx, conversation, reservation)
+    message, fresh = numbered
+    return await _deliver(ctx, conversation, message) if fresh else message
 
 
 async def _number_and_deliver(
     ctx: Context, conversation: dict[str, Any], reservation: dict[str, Any]
 ) -> dict[str, Any]:
     """Give a reserved message the conversation's next seq, then publish it."""
+    async with durable_at_end(ctx.db):
+        message, fresh = await _number(ctx, conversation, reservation)
+    return await _deliver(ctx, conversation, message) if fresh else message
+
+
+async def _number(
+    ctx: Context, conversation: dict[str, Any], reservation: dict[str, Any]
+) -> tuple[dict[str, Any], bool]:
+    """Give a reserved message the conversation's next seq and record it as the conversation's
+    lastMessage; the message, and whether this request numbered it (it is then to be delivered)."""
     conversation_id, sender_id = reservation["conversationId"], reservation["senderId"]
     for _ in range(NUMBERING_ATTEMPTS):
         counter = await ctx.db[CONVERSATIONS].find_one_and_update(
@@ -367,9 +385,15 @@ async def _number_and_deliver(
         log.warning(
             "chat: seq %s of %s left unused (message %s numbered twice)", seq, conversation_id, reservation["_id"]
         )
-        return message_view(await find_or_404(ctx.db[MESSAGES], reservation["_id"], "chat.message_not_found"))
+        return message_view(await find_or_404(ctx.db[MESSAGES], reservation["_id"], "chat.message_not_found")), False
     message = message_view(doc)
     await _record_last_message(ctx, message)
+    return message, True
+
+
+async def _deliver(ctx: Context, conversation: dict[str, Any], message: dict[str, Any]) -> dict[str, Any]:
+    """`chat:message` to every member (and the conversation's room), then the offline notices."""
+    conversation_id = conversation["_id"]
     members = conversation["memberIds"]
     await ctx.realtime.emit("chat:message", message, [*user_rooms(members), room(conversation_id)])
     await _notify_offline_members(ctx, conversation, message)

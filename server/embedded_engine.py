@@ -11,11 +11,21 @@ journal's back. `install(collection)` replaces those parts on one collection:
   of an indexed field, directly or under `$and`/`$eq`/`$in`, is answered from the smallest such
   set; mongomock's `filter_applies` is still run on each candidate, so the answer is exactly the
   scan's, only found in O(candidates). Unique-index checks go through the same path.
+- Compound candidates. An index of several top-level fields also gets a hash index on the tuple
+  of their values, so a filter naming all of them (a unique check of `(conversationId, seq)` on
+  every message write) finds its few candidates at once instead of every document sharing the
+  first field's value: without it each chat message's writes cost O(messages in the
+  conversation), and latency grew with the history.
 - `find`. Sorts the matching stored documents (mongomock's sort key, stable, natural order as the
   last tiebreak as before), slices skip/limit, and copies a document only when it is yielded.
 - Change tracking. Between `begin()` and `end()` every id stored, deleted or handed to an update is
   collected; `end()` re-files those documents in the hash indexes and returns them, which is what
   the journal records (their after-images, or their deletion).
+
+- Unique checks. A document outside a partial unique index (`partialFilterExpression` does not
+  match it: a chat message still reserved, a group conversation without `directKey`) cannot
+  collide under that index, as on MongoDB, so it is not checked against it; mongomock checked it
+  anyway, against every document sharing its (null) values.
 
 TTL expiry is switched off here; the store sweeps expired documents itself, through the journal.
 """
@@ -31,7 +41,7 @@ from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
-from mongomock import filtering, helpers
+from mongomock import DuplicateKeyError, filtering, helpers
 from mongomock.store import CollectionStore
 
 Key = tuple[Any, ...]
@@ -118,6 +128,65 @@ class FieldIndex:
         return found
 
 
+class CompoundIndex:
+    """Ids by the tuple of values of several top-level fields. A document with an array or an
+    unkeyable value in one of them sits in `overflow` (a candidate for every lookup)."""
+
+    MAX_LOOKUP_KEYS = 64  # a lookup naming more combinations than this is left to other indexes
+
+    def __init__(self, fields: tuple[str, ...]) -> None:
+        self.fields = fields
+        self.buckets: dict[tuple[Key, ...], set[Any]] = {}
+        self.filed: dict[Any, tuple[Key, ...]] = {}
+        self.overflow: set[Any] = set()
+
+    def _key_of(self, doc: dict[str, Any]) -> tuple[Key, ...] | None:
+        keys = []
+        for field in self.fields:
+            value = doc.get(field)
+            key = None if isinstance(value, list) else _key(value)
+            if key is None:
+                return None
+            keys.append(key)
+        return tuple(keys)
+
+    def update(self, doc_id: Any, doc: dict[str, Any] | None) -> None:
+        old = self.filed.pop(doc_id, None)
+        if old is not None:
+            bucket = self.buckets[old]
+            bucket.discard(doc_id)
+            if not bucket:
+                del self.buckets[old]
+        self.overflow.discard(doc_id)
+        if doc is None:
+            return
+        key = self._key_of(doc)
+        if key is None:
+            self.overflow.add(doc_id)
+            return
+        self.buckets.setdefault(key, set()).add(doc_id)
+        self.filed[doc_id] = key
+
+    def lookup(self, values: dict[str, list[Any]]) -> set[Any] | None:
+        """Candidates when `values` names every field (else None)."""
+        per_field: list[list[Key]] = []
+        combinations = 1
+        for field in self.fields:
+            if field not in values:
+                return None
+            keys = [_key(v) for v in values[field]]
+            if any(k is None for k in keys):
+                return None
+            per_field.append([k for k in keys if k is not None])
+            combinations *= len(per_field[-1])
+        if combinations > self.MAX_LOOKUP_KEYS:
+            return None
+        found = set(self.overflow)
+        for combination in itertools.product(*per_field):
+            found |= self.buckets.get(combination, set())
+        return found
+
+
 def _equalities(spec: Any) -> Iterator[tuple[str, list[Any]]]:
     """(field, values) pairs such that a matching document has one of `values` in `field`."""
     if not isinstance(spec, dict):
@@ -145,28 +214,46 @@ class Engine:
         self.store: _TrackedStore = collection._store
         self.store.__class__ = _TrackedStore
         self.fields: dict[str, FieldIndex] = {}
+        self.compounds: dict[tuple[str, ...], CompoundIndex] = {}
         self._order = itertools.count()
         self.position: dict[Any, int] = {}
         collection._iter_documents = self.iter_documents
         collection.find = self.find
+        collection._ensure_uniques = self.ensure_uniques
         self.reindex_all()
 
     # ------------------------------------------------------------------ indexes and tracking
 
     def add_field_index(self, keys: Any) -> None:
-        field = helpers.create_index_list(keys)[0][0]
+        names = tuple(name for name, _ in helpers.create_index_list(keys))
+        field = names[0]
         if field != "_id" and "." not in field and field not in self.fields:
             index = self.fields[field] = FieldIndex(field)
             for doc_id, doc in self.store._documents.items():
                 index.update(doc_id, doc)
+        if len(names) > 1 and not any("." in name for name in names) and names not in self.compounds:
+            compound = self.compounds[names] = CompoundIndex(names)
+            for doc_id, doc in self.store._documents.items():
+                compound.update(doc_id, doc)
+
+    def clear_indexes(self) -> None:
+        self.fields.clear()
+        self.compounds.clear()
+
+    def _hash_indexes(self) -> list[FieldIndex | CompoundIndex]:
+        return [*self.fields.values(), *self.compounds.values()]
 
     def reindex_all(self) -> None:
         """After a bulk load or a drop: natural order and every hash index from the documents."""
         self.position = {doc_id: next(self._order) for doc_id in self.store._documents}
         for field in list(self.fields):
             self.fields[field] = FieldIndex(field)
-            for doc_id, doc in self.store._documents.items():
-                self.fields[field].update(doc_id, doc)
+        for names in list(self.compounds):
+            self.compounds[names] = CompoundIndex(names)
+        indexes = self._hash_indexes()
+        for doc_id, doc in self.store._documents.items():
+            for index in indexes:
+                index.update(doc_id, doc)
 
     def begin(self) -> None:
         self.store.touched = {}
@@ -176,9 +263,10 @@ class Engine:
         touched, self.store.touched = self.store.touched or {}, None
         documents = self.store._documents
         changed = []
+        indexes = self._hash_indexes()
         for doc_id in touched:
             doc = documents.get(doc_id)
-            for index in self.fields.values():
+            for index in indexes:
                 index.update(doc_id, doc)
             if doc is None:
                 self.position.pop(doc_id, None)
@@ -186,6 +274,27 @@ class Engine:
                 self.position[doc_id] = next(self._order)
             changed.append((doc_id, doc))
         return changed
+
+    def ensure_uniques(self, new_data: dict[str, Any]) -> None:
+        """mongomock's unique check of a document already stored, skipping the partial indexes
+        that do not cover it."""
+        for index in self.store.indexes.values():
+            if not index.get("unique"):
+                continue
+            partial = index.get("partialFilterExpression")
+            if partial is not None and not filtering.filter_applies(partial, new_data):
+                continue
+            values: dict[str, Any] = {}
+            for key, _ in index["key"]:
+                try:
+                    values[key] = helpers.get_value_by_dot(new_data, key)
+                except KeyError:
+                    values[key] = None
+            if index.get("sparse") and set(values.values()) == {None}:
+                continue
+            spec = values if partial is None else {"$and": [partial, values]}
+            if len(list(itertools.islice(self.iter_documents(spec), 2))) > 1:
+                raise DuplicateKeyError("E11000 Duplicate Key Error", 11000)
 
     # ------------------------------------------------------------------ reading
 
@@ -221,7 +330,9 @@ class Engine:
                 bucket = self.fields[field].lookup([value]) or set()
                 best = bucket if best is None else best & bucket
             return best
+        named: dict[str, list[Any]] = {}
         for field, values in _equalities(spec):
+            named.setdefault(field, values)
             if field == "_id":
                 if any(isinstance(v, (dict, list, bool)) for v in values):
                     continue
@@ -232,6 +343,11 @@ class Engine:
                 continue
             if found is not None and (best is None or len(found) < len(best)):
                 best = found
+        if best is None or len(best) > 1:
+            for compound in self.compounds.values():
+                found = compound.lookup(named)
+                if found is not None and (best is None or len(found) < len(best)):
+                    best = found
         if best is not None and self.store.touched:  # changed by the write in progress: stale entries
             best = best.union(self.store.touched)
         return best

@@ -125,20 +125,37 @@ class Journal:
         await future
 
     def _write(self, records: list[Record]) -> None:
+        """One transaction for a batch. Puts and deletes only set a document's final state, so of
+        several for one document only the last is written (a busy conversation is rewritten by
+        every message: a group commit holds many images of it), with one executemany per kind;
+        an index or drop record is written in its place in the order."""
         execute = self._conn.execute
+        latest: dict[tuple[str, str], Record] = {}
+
+        def flush() -> None:
+            puts = [(r[1], r[2], r[3]) for r in latest.values() if r[0] == "put"]
+            dels = [(r[1], r[2]) for r in latest.values() if r[0] == "del"]
+            if dels:
+                self._conn.executemany("DELETE FROM documents WHERE collection = ? AND key = ?", dels)
+            if puts:
+                self._conn.executemany("INSERT OR REPLACE INTO documents VALUES (?, ?, ?)", puts)
+            latest.clear()
+
         execute("BEGIN")
         try:
             for record in records:
                 kind, collection = record[0], record[1]
-                if kind == "put":
-                    execute("INSERT OR REPLACE INTO documents VALUES (?, ?, ?)", (collection, record[2], record[3]))
-                elif kind == "del":
-                    execute("DELETE FROM documents WHERE collection = ? AND key = ?", (collection, record[2]))
-                elif kind == "index":
+                if kind in ("put", "del"):
+                    latest.pop((collection, record[2]), None)
+                    latest[(collection, record[2])] = record
+                    continue
+                flush()
+                if kind == "index":
                     execute("INSERT OR REPLACE INTO indexes VALUES (?, ?, ?)", (collection, record[2], record[3]))
                 elif kind == "drop":
                     execute("DELETE FROM documents WHERE collection = ?", (collection,))
                     execute("DELETE FROM indexes WHERE collection = ?", (collection,))
+            flush()
             execute("COMMIT")
         except BaseException:
             execute("ROLLBACK")

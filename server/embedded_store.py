@@ -4,10 +4,16 @@ No library offers an async-PyMongo fake, so this thin adapter exposes the subset
 (`EmbeddedCollection`, `EmbeddedCursor`, `EmbeddedDatabase`). What it promises, and how:
 
 - Atomic operations, like a server's. Each operation runs whole, with no other operation between
-  its steps: on the store's one thread (the server: the event loop never runs mongomock code, so
-  no scan, sort or copy stalls it, whatever the data volume), or inline on the loop (tests).
+  its steps (one lock around every application): on the store's one thread, or inline on the loop
+  (tests: always). In the server a *small* operation (one document named by its `_id`: the chat
+  send path's five calls) runs inline when the lock is free: handing it to the thread cost more
+  than running it (a thread wake-up, a self-pipe write and a GIL hand-over each way: half of the
+  store thread's profile under chat load). Anything else (scans, sorts, pages, aggregates) still
+  runs on the thread, so no large operation stalls the loop whatever the data volume.
 - Durable. A write returns only after its changes are committed to the journal
-  (`embedded_journal`); a start replays it. DATA_DIR has one owner (`datadir_lock`).
+  (`embedded_journal`); a start replays it. Inside `durable_at_end()` (server/documents.py) writes
+  return once applied and the block's end waits for them all: one commit wait for a chat message's
+  four writes instead of four in a row. DATA_DIR has one owner (`datadir_lock`).
 - Fast reads. `embedded_engine` answers indexed lookups in O(matches) and pages in O(page).
 - As concurrent as a network round trip. With an interleave seed (the test suite sets one per
   test) the adapter yields to the event loop a random number of times before and after every
@@ -18,17 +24,22 @@ No library offers an async-PyMongo fake, so this thin adapter exposes the subset
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import functools
 import logging
 import random
+import threading
+import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 import mongomock
+from bson import ObjectId
 from mongomock import aggregate as mongomock_aggregate
 from mongomock import helpers
 
@@ -47,6 +58,42 @@ TTL_SWEEP_SECONDS = 60.0  # as often as MongoDB's TTL monitor
 # Methods run as reads (no journal); anything else reached through `__getattr__` is treated as a
 # write: its changes are tracked and journaled whatever it is.
 _READS = {"find_one", "count_documents", "estimated_document_count", "distinct", "index_information"}
+# Methods that touch at most one document: inline on the loop when their filter names an `_id`.
+_ONE_DOCUMENT = {
+    "find_one",
+    "update_one",
+    "delete_one",
+    "replace_one",
+    "find_one_and_update",
+    "find_one_and_delete",
+    "find_one_and_replace",
+}
+_PLAIN_IDS = (str, int, bytes, ObjectId, uuid.UUID)
+
+
+def _is_small(method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """Whether a collection call is cheap enough to run inline: it touches one document, found
+    by its `_id` (or it inserts one), so its cost does not grow with the collection."""
+    if method == "insert_one":
+        return True
+    if method not in _ONE_DOCUMENT:
+        return False
+    spec = args[0] if args else kwargs.get("filter")
+    if not isinstance(spec, dict) or isinstance(spec.get("_id"), bool):
+        return False
+    return isinstance(spec.get("_id"), _PLAIN_IDS) and not kwargs.get("sort")
+
+
+class _Deferred:
+    """The journal seqs of the writes of one `durable_at_end` block, while it is open (a task
+    started inside and still writing after the block ended waits for its own writes again)."""
+
+    def __init__(self) -> None:
+        self.open = True
+        self.last = 0
+
+
+_DEFERRED: contextvars.ContextVar[_Deferred | None] = contextvars.ContextVar("embedded_deferred", default=None)
 
 
 class Interleaver:
@@ -84,6 +131,7 @@ class EmbeddedStore:
         self._engines: dict[str, Engine] = {}
         self._ttl: dict[str, dict[str, float]] = {}  # collection -> field -> seconds
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="embedded-store") if threaded else None
+        self._applying = threading.Lock()  # one operation at a time, on the thread or the loop
         self._interleaver = Interleaver(interleave_seed) if interleave_seed is not None else None
         self._lock = DataDirLock(data_dir) if data_dir is not None else None
         self._journal: Journal | None = None
@@ -173,37 +221,74 @@ class EmbeddedStore:
         if self._interleaver is not None:
             await self._interleaver.pause()
 
-    async def run(self, name: str, operation: Callable[[Engine], T], *, write: bool) -> T:
-        """Run one operation atomically on collection `name`; a write returns once journaled."""
+    async def run(self, name: str, operation: Callable[[Engine], T], *, write: bool, small: bool = False) -> T:
+        """Run one operation atomically on collection `name`; a write returns once journaled.
+        `small`: it may run inline on the loop, when no other operation is being applied."""
         await self.pause()
-        if self._executor is not None:
+        if self._executor is None:
+            result, error, seq = self._apply(name, operation, write)
+        elif small and self._applying.acquire(blocking=False):
+            try:
+                result, error, seq = self._apply_unlocked(name, operation, write)
+            finally:
+                self._applying.release()
+        else:
             result, error, seq = await asyncio.get_running_loop().run_in_executor(
                 self._executor, self._apply, name, operation, write
             )
-        else:
-            result, error, seq = self._apply(name, operation, write)
         if seq and self._journal is not None:
-            await self._journal.durable(seq)
+            deferred = _DEFERRED.get()
+            if deferred is not None and deferred.open:
+                deferred.last = max(deferred.last, seq)
+            else:
+                await self._journal.durable(seq)
         await self.pause()
         if error is not None:
             raise error
         return result
 
+    @contextlib.asynccontextmanager
+    async def durable_at_end(self) -> AsyncIterator[None]:
+        """Writes inside return once applied; leaving waits until every one of them is journaled."""
+        current = _DEFERRED.get()
+        if current is not None and current.open:
+            yield  # nested: the outer block waits
+            return
+        deferred = _Deferred()
+        token = _DEFERRED.set(deferred)
+        try:
+            yield
+        finally:
+            deferred.open = False
+            _DEFERRED.reset(token)
+            if deferred.last and self._journal is not None:
+                await self._journal.durable(deferred.last)
+
     async def run_on_database(self, operation: Callable[[Any], T]) -> T:
         """A read that concerns no one collection (e.g. listing them)."""
         await self.pause()
         if self._executor is not None:
-            result = await asyncio.get_running_loop().run_in_executor(self._executor, operation, self._raw)
+            result = await asyncio.get_running_loop().run_in_executor(self._executor, self._locked, operation)
         else:
             result = operation(self._raw)
         await self.pause()
         return result
+
+    def _locked(self, operation: Callable[[Any], T]) -> T:
+        with self._applying:
+            return operation(self._raw)
 
     def _apply(
         self, name: str, operation: Callable[[Engine], Any], write: bool
     ) -> tuple[Any, BaseException | None, int]:
         """Apply `operation` (the store thread or the loop); return (result, error, journal seq).
         A write that fails part way (a duplicate key in insert_many) still journals what it did."""
+        with self._applying:
+            return self._apply_unlocked(name, operation, write)
+
+    def _apply_unlocked(
+        self, name: str, operation: Callable[[Engine], Any], write: bool
+    ) -> tuple[Any, BaseException | None, int]:
         engine = self.engine(name)
         if not write:
             try:
@@ -251,7 +336,7 @@ class EmbeddedStore:
 
     def drop(self, engine: Engine) -> None:
         engine.collection.drop()
-        engine.fields.clear()
+        engine.clear_indexes()
         engine.reindex_all()
         self._ttl.pop(engine.collection.name, None)
         if self._journal is not None:
@@ -365,7 +450,12 @@ class EmbeddedCollection:
 
         async def call(*args: Any, **kwargs: Any) -> Any:
             kwargs.pop("session", None)
-            return await store.run(collection_name, lambda e: getattr(e.collection, name)(*args, **kwargs), write=write)
+            return await store.run(
+                collection_name,
+                lambda e: getattr(e.collection, name)(*args, **kwargs),
+                write=write,
+                small=_is_small(name, args, kwargs),
+            )
 
         return call
 
@@ -390,6 +480,9 @@ class EmbeddedDatabase:
         if name == "ping":
             return {"ok": 1.0}
         raise NotImplementedError(f"embedded store does not run command {name!r}")
+
+    def durable_at_end(self) -> contextlib.AbstractAsyncContextManager[None]:
+        return self._store.durable_at_end()
 
     async def list_collection_names(self) -> list[str]:
         return await self._store.run_on_database(lambda db: db.list_collection_names())

@@ -7,7 +7,8 @@
 A socket lives only as long as its token: it sits in the room of its token's refresh family (a
 logout or a revoked family closes the room in every process) and `token_expiry` closes it when the
 token expires, each after an `auth:expired` / `auth:revoked` notice. Every event also re-checks the
-token, refuses binary payloads, more than one argument, text that is not valid Unicode and payloads
+token (`_TokenCheck`: its expiry every time, the revocation list in Redis when not read for this
+socket in the last REVALIDATE_SECONDS while the relay stayed up), refuses binary payloads, more than one argument, text that is not valid Unicode and payloads
 over `MAX_PAYLOAD_BYTES`, validates the payload, and acks `{success, data}` or
 `{success: false, message}` (plus `validationErrors`, `retryAfter`), localized like REST; an
 unknown event is refused the same way. The declarations (`SocketEvents.specs`: event, payload
@@ -27,6 +28,7 @@ from typing import Any
 import socketio
 from pydantic import BaseModel
 
+from server import fast_json, ws_driver
 from server.auth import Principal, ensure_still_valid, principal_from_token
 from server.background import periodic
 from server.context import Context
@@ -43,6 +45,7 @@ log = logging.getLogger(__name__)
 MAX_PAYLOAD_BYTES = 64 * 1024
 EXPIRY_CHECK_SECONDS = 0.2  # how late after its token's expiry a socket may be closed
 ACK_FLUSH_SECONDS = 0.05
+REVALIDATE_SECONDS = 5.0  # how long a socket's revocation check stands while the relay stays up
 _PENDING: set[asyncio.Task[None]] = set()  # closes scheduled after an ack (kept referenced until done)
 
 
@@ -51,10 +54,16 @@ _PACKET_HEAD = re.compile(r"^(\d)(/[^,\[{]*,)?(\d+)?")
 
 class SocketServer(socketio.AsyncServer):
     """The Socket.IO server, answering packets that do not decode (invalid JSON, nesting deep
-    enough to exhaust the parser) with a refused ack instead of an ERROR traceback and silence."""
+    enough to exhaust the parser) with a refused ack instead of an ERROR traceback and silence.
+
+    Its websockets do not deflate (server/ws_driver.py): deflate was 13% of the saturated chat
+    server's profile, and its zlib contexts a large part of each idle socket's memory. Its packets
+    go through orjson (server/fast_json.py)."""
 
     def __init__(self, *args: Any, default_locale: str = "en", **kwargs: Any) -> None:
+        kwargs.setdefault("json", fast_json)
         super().__init__(*args, **kwargs)
+        ws_driver.install(self.eio)
         self.default_locale = default_locale
 
     async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
@@ -165,6 +174,39 @@ async def _session(sio: socketio.AsyncServer, sid: str) -> tuple[Principal, str]
     return session["principal"], session["locale"]
 
 
+class _TokenCheck:
+    """The per-event token check, without a Redis read per event.
+
+    A revocation (logout, refresh-token reuse) is written to Redis and then published as a closing
+    event, which closes the family's sockets in every process whose relay is subscribed. So while
+    this process's subscription stays up (`relay_up`, same `relay_epoch`), an event needs no read
+    of the revocation list: a revoked socket is being closed. The list is still read on a socket's
+    first event, after any loss of the subscription (what was published meanwhile is lost), and
+    at least every REVALIDATE_SECONDS per socket (a revocation written but never published: a
+    process that died between the two). Expiry is checked on every event (no I/O)."""
+
+    def __init__(self, ctx: Context, sio: socketio.AsyncServer) -> None:
+        self.ctx = ctx
+        self.manager = sio.manager
+        self.verified: dict[str, tuple[float, int]] = {}  # sid -> (loop time, relay epoch) of the last read
+
+    async def ensure(self, sid: str, principal: Principal) -> None:
+        now = asyncio.get_running_loop().time()
+        up = getattr(self.manager, "relay_up", False)
+        epoch = getattr(self.manager, "relay_epoch", None)
+        seen = self.verified.get(sid)
+        if up and seen is not None and seen[1] == epoch and now - seen[0] < REVALIDATE_SECONDS:
+            if principal.expires_at <= self.ctx.clock.timestamp():
+                raise AuthError.invalid("expired")
+            return
+        await ensure_still_valid(self.ctx, principal)
+        if up and epoch is not None:
+            self.verified[sid] = (now, epoch)
+
+    def forget(self, sid: str) -> None:
+        self.verified.pop(sid, None)
+
+
 def _end_after_ack(ctx: Context, sid: str, exc: AuthError) -> None:
     """A socket whose token no longer holds is answered (the refused ack), told why, and closed;
     the close waits a moment so that the ack is queued before the connection goes."""
@@ -179,12 +221,17 @@ def _end_after_ack(ctx: Context, sid: str, exc: AuthError) -> None:
 
 
 def _wrap(
-    sio: socketio.AsyncServer, ctx: Context, event: str, handler: SocketHandler, model: type[BaseModel] | None
+    sio: socketio.AsyncServer,
+    ctx: Context,
+    event: str,
+    handler: SocketHandler,
+    model: type[BaseModel] | None,
+    tokens: _TokenCheck,
 ) -> Callable[..., Awaitable[dict[str, Any]]]:
     async def on_event(sid: str, *args: Any) -> dict[str, Any]:
         principal, locale = await _session(sio, sid)
         try:
-            await ensure_still_valid(ctx, principal)
+            await tokens.ensure(sid, principal)
         except AuthError as exc:
             ctx.metrics.socket_events.labels(event, "refused").inc()
             _end_after_ack(ctx, sid, exc)
@@ -209,6 +256,7 @@ def install_sockets(sio: socketio.AsyncServer, ctx: Context, areas: list[SocketE
     answers unknown events (a client waiting for an ack gets a reason, not a timeout)."""
     connect_hooks = [h for area in areas for h in area.connect_hooks]
     disconnect_hooks = [h for area in areas for h in area.disconnect_hooks]
+    tokens = _TokenCheck(ctx, sio)
 
     async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         token = auth.get("token") if isinstance(auth, dict) else None
@@ -236,6 +284,7 @@ def install_sockets(sio: socketio.AsyncServer, ctx: Context, areas: list[SocketE
 
     async def disconnect(sid: str, *args: Any) -> None:
         ctx.realtime.untrack(sid)
+        tokens.forget(sid)
         try:
             principal = (await sio.get_session(sid)).get("principal")
         except KeyError:
@@ -260,7 +309,7 @@ def install_sockets(sio: socketio.AsyncServer, ctx: Context, areas: list[SocketE
     sio.on("disconnect", disconnect)
     for area in areas:
         for spec in area.specs:
-            sio.on(spec.event, _wrap(sio, ctx, spec.event, spec.handler, spec.payload))
+            sio.on(spec.event, _wrap(sio, ctx, spec.event, spec.handler, spec.payload, tokens))
     sio.on("*", unknown_event)
 
 

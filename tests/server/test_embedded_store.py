@@ -298,3 +298,30 @@ async def test_indexed_reads_answer_as_mongomock_does() -> None:
             expected = list(plain.find(spec).sort(order).skip(3).limit(7))
             assert await coll.find(spec).sort(order).skip(3).limit(7).to_list(None) == expected, (spec, order)
         assert await coll.count_documents(spec) == plain.count_documents(spec), spec
+
+
+async def test_writes_in_a_durable_at_end_block_are_journaled_when_it_ends(tmp_path) -> None:
+    """Inside `durable_at_end` writes return once applied; leaving the block waits until the last
+    of them (hence all: the journal commits in order) is committed. A write after the block, even
+    by a task started inside it, waits for its own commit again."""
+    from server.documents import durable_at_end
+
+    store = EmbeddedStore("t", tmp_path)  # threaded, with the background (group-commit) journal
+    store.open()
+    try:
+        coll = store.db["items"]
+        journal = store._journal
+        assert journal is not None
+        async with durable_at_end(store.db):
+            for i in range(20):
+                await coll.insert_one({"_id": i})
+            await coll.update_one({"_id": 0}, {"$set": {"n": 1}})
+            last = journal._appended
+        assert journal._committed >= last
+        await coll.insert_one({"_id": "after"})
+        assert journal._committed >= journal._appended
+    finally:
+        await store.close()
+    reopened = EmbeddedStore("t", tmp_path)
+    assert reopened.open() == 21
+    await reopened.close()

@@ -145,3 +145,32 @@ async def test_logout_on_one_process_closes_the_socket_on_another(
         assert await closed_within(remote)
     finally:
         await remote.close()
+
+
+async def test_revocations_missed_by_the_relay_are_read_after_a_loss_or_the_window(
+    api: Api, sockets, ctx, monkeypatch
+) -> None:
+    """Events skip the revocation read while the relay stays up (a revocation is published and
+    closes the socket), but read it again after the subscription was lost, and at least every
+    REVALIDATE_SECONDS, so a revocation whose publish never arrived still ends the socket."""
+    import jwt
+
+    from server import sockets as socket_layer
+
+    manager = ctx.realtime.emitter.manager
+    for lost_relay in (True, False):
+        user = await api.user()
+        sock = await sockets(user.token)
+        first = await sock.call("chat:typing", {"conversationId": "x", "typing": True})
+        assert first["message"] != "Invalid or expired token"  # read once: valid
+        claims = jwt.decode(user.token, options={"verify_signature": False})
+        await ctx.redis.set(f"revoked:jti:{claims['jti']}", "1", ex=60)  # written, never published
+        if lost_relay:
+            manager.relay_epoch += 1  # the subscription was lost and came back meanwhile
+        else:
+            monkeypatch.setattr(socket_layer, "REVALIDATE_SECONDS", 0.1)
+            await asyncio.sleep(0.15)
+        ack = await sock.call("chat:typing", {"conversationId": "x", "typing": True})
+        assert ack == {"success": False, "message": "Invalid or expired token"}
+        assert await sock.wait_for("auth:revoked", timeout=CLOSE_WITHIN)
+        assert await closed_within(sock)
