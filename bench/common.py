@@ -306,7 +306,13 @@ def ensure_node_modules(required: bool = True) -> str | None:
     lock = NODE_DIR / "package-lock.json"
     if not stamp.exists() or stamp.stat().st_mtime < lock.stat().st_mtime:
         print("bench/node: npm ci ...", file=sys.stderr, flush=True)
-        subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=NODE_DIR, check=True)
+        quiet = ["--no-audit", "--no-fund", "--loglevel=error"]
+        if subprocess.run([npm, "ci", *quiet], cwd=NODE_DIR, capture_output=True).returncode != 0:
+            # npm 11 refuses `ci` when the lock lacks other platforms' optional packages (msgpackr's
+            # prebuilt binaries, via bullmq) even though a fresh `npm install` writes the same lock:
+            # install from the lock without rewriting it.
+            print("bench/node: npm ci refused the lock; npm install --no-save ...", file=sys.stderr, flush=True)
+            subprocess.run([npm, "install", "--no-save", *quiet], cwd=NODE_DIR, check=True)
     return node
 
 
