@@ -13,7 +13,7 @@ from server.sockets import SocketCall, SocketEvents
 events = SocketEvents()
 
 
-PERSONAL_ROOM_KINDS = ("user", "role", "token")
+PERSONAL_ROOM_KINDS = ("user", "role", "family")  # joined on connect; leaving one would dodge a logout
 
 
 class RoomPayload(BaseModel):

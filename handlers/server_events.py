@@ -69,13 +69,13 @@ auth = ServerEvents("auth")
 auth.declare(
     "auth:expired",
     views.AuthClosed,
-    to=["the socket itself (token:<jti>)"],
+    to=["the socket itself"],
     summary="The token the socket connected with expired; the server closes the socket within a second",
 )
 auth.declare(
     "auth:revoked",
     views.AuthClosed,
-    to=["the socket itself (token:<jti>)"],
+    to=["family:<refresh family> (every socket of the login, in every process)"],
     summary="The token was logged out or its refresh family revoked; the socket is closed",
 )
 auth.declare(

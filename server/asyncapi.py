@@ -130,7 +130,7 @@ def build_asyncapi(areas: Iterable[SocketEvents], events: Iterable[ServerEvent])
             "description": "Socket.IO (engine.io protocol 4), namespace `/`, path `/socket.io/`. Connect with "
             '`auth: {"token": "<accessToken>"}` (from POST /api/v1/auth/login); a missing, bad, expired or '
             "revoked token is refused with the REST 401 messages. Each socket joins `user:<userId>`, "
-            "`role:<ROLE>` and `token:<jti>` on connect; `room:join` adds topic rooms. The REST API is "
+            "`role:<ROLE>` and `family:<refresh family>` on connect (none can be left); `room:join` adds topic rooms. The REST API is "
             "described at /api/openapi.json.",
         },
         "servers": {

@@ -38,13 +38,8 @@ def role_room(role: str) -> str:
     return f"role:{role}"
 
 
-def token_room(jti: str) -> str:
-    """Every socket also sits in the room of the token it connected with."""
-    return f"token:{jti}"
-
-
 def family_room(family: str) -> str:
-    """…and in the room of its token's refresh family, so a logout or a revoked family closes every
+    """Every socket also sits in the room of its token's refresh family, so a logout or a revoked family closes every
     socket opened with any access token of that login (before and after refreshes), in every process."""
     return f"family:{family}"
 

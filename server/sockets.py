@@ -36,7 +36,7 @@ from server.envelope import ack_failure
 from server.errors import AuthError, DomainError, ValidationFailed
 from server.i18n import pick_locale, translate
 from server.jsonutil import dumps, jsonable
-from server.realtime import family_room, role_room, token_room, user_room
+from server.realtime import family_room, role_room, user_room
 from server.socket_manager import TOKEN_EXPIRED, TOKEN_REVOKED
 from server.validation import validate
 
@@ -271,8 +271,7 @@ def install_sockets(sio: socketio.AsyncServer, ctx: Context, areas: list[SocketE
         requested = auth.get("locale") if isinstance(auth, dict) else None
         locale = pick_locale(requested or environ.get("HTTP_ACCEPT_LANGUAGE"), ctx.settings.default_locale)
         await sio.save_session(sid, {"principal": principal, "locale": locale})
-        rooms = (user_room(principal.id), role_room(principal.role), token_room(principal.jti))
-        for room in (*rooms, family_room(principal.family)):
+        for room in (user_room(principal.id), role_room(principal.role), family_room(principal.family)):
             await sio.enter_room(sid, room)
         ctx.realtime.track(sid, principal.id, principal.expires_at)
         ctx.metrics.socket_connects.labels("accepted").inc()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import jwt
+
 from server.http import CTX_KEY
 
 
@@ -34,6 +36,21 @@ async def test_unknown_rooms_and_personal_rooms(api, sockets) -> None:
     assert (await sock.call("room:join", {"room": "nosuchkind:1"}))["success"] is False
     assert (await sock.call("room:join", {"room": "user:someone-else"}))["success"] is False
     assert (await sock.call("room:leave", {"room": f"user:{user.id}"}))["success"] is False
+    assert (await sock.call("room:leave", {"room": f"role:{user.role}"}))["success"] is False
+
+
+async def test_a_socket_cannot_leave_its_login_family_room(api, sockets) -> None:
+    """The family room is how a logout reaches every socket of the login: leaving it would keep a
+    socket receiving pushes after its login ended."""
+    user = await api.user()
+    sock = await sockets(user.token)
+    family = jwt.decode(user.token, options={"verify_signature": False})["fam"]
+    assert (await sock.call("room:leave", {"room": f"family:{family}"})) == {
+        "success": False,
+        "message": "Access denied",
+    }
+    assert (await api.post("/auth/logout", {"refreshToken": user.refresh_token}, token=user.token)).status == 200
+    assert await sock.closed_within(2)
 
 
 async def test_socket_payload_validation_and_size(api, sockets) -> None:
