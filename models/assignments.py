@@ -83,7 +83,6 @@ class BookingStatus(StrEnum):
 
 
 ASSIGNMENT_STATUSES = tuple(AssignmentStatus)
-BOOKING_STATUSES = tuple(BookingStatus)
 CLOSED_BOOKING = [BookingStatus.CANCELLED, BookingStatus.COMPLETED]
 CANCEL_CUTOFF = timedelta(hours=2)  # the seed's message says "2 giờ": change both together
 BOOKING_CODE_ATTEMPTS = 8

@@ -61,7 +61,6 @@ class SessionStatus(StrEnum):
 
 
 ACTIVE = (SessionStatus.PENDING, SessionStatus.CONFIRMED)
-STATUSES = tuple(SessionStatus)
 MIN_DURATION, MAX_DURATION = 15, 8 * 60
 MAX_ADVANCE = timedelta(days=366)
 

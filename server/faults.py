@@ -35,12 +35,6 @@ class Faults:
     def arm(self, name: str, times: int = 1) -> None:
         self.armed[name] = self.armed.get(name, 0) + times
 
-    def disarm(self, name: str | None = None) -> None:
-        if name is None:
-            self.armed.clear()
-        else:
-            self.armed.pop(name, None)
-
 
 class HasFaults(Protocol):
     faults: Faults
