@@ -14,9 +14,10 @@
   gets `realtime:resync`: clients then catch up (`chat:sync`, `GET /notifications`).
 - Delivering without a task per recipient. Upstream's `AsyncManager.emit` creates one task per
   recipient socket and waits for them all; each only puts the (shared, encoded once) packet on
-  that socket's unbounded send queue, which never waits. `_DirectEmit` puts it on each queue in
-  turn: the same packets in the same order, without two tasks' scheduling per delivery (create_task
-  and asyncio.wait were 12% of the saturated chat server's loop).
+  that socket's unbounded send queue, where the socket's writer task picks it up. `_DirectEmit`
+  frames the event once and writes the same bytes to each websocket recipient's transport in turn
+  (server/ws_driver.py `DirectSocket`), and queues it for the others (long-polling) in turn: the
+  same packets in the same order, without a task, a queue or a frame build per delivery.
 - Publishing in the background, in order. Upstream's `emit` delivers to this process's sockets and
   then waits for its PUBLISH round trip before the emitting request goes on. Here the message is
   queued for one publisher task, which sends whatever has queued meanwhile in one pipeline (one
@@ -44,6 +45,7 @@ import socketio
 from engineio import packet as eio_packet
 
 from server import fast_json
+from server.ws_driver import DirectSocket, frame
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +87,17 @@ class _DirectEmit(socketio.AsyncManager):
         packets = [
             eio_packet.Packet(eio_packet.MESSAGE, p) for p in (encoded if isinstance(encoded, list) else [encoded])
         ]
+        frames: list[bytes] | None = None  # framed once, for every websocket recipient
+        sockets = self.server.eio.sockets
         for sid, eio_sid in list(self.get_participants(namespace, room)):
             if sid in skip:
+                continue
+            socket = sockets.get(eio_sid)
+            if isinstance(socket, DirectSocket):
+                if frames is None:
+                    frames = [frame(pkt.encode()) for pkt in packets]
+                for data in frames:
+                    socket.write(data)
                 continue
             for pkt in packets:
                 try:
@@ -205,8 +216,9 @@ class RedisSocketManager(socketio.AsyncRedisManager, _DirectEmit):
         socket = self.server.eio.sockets.get(eio_sid) if eio_sid else None
         if socket is None or socket.closed:
             return
-        await socket.close(wait=False, abort=True)
-        await socket.queue.put(None)  # the writer flushes the queue up to here, then closes the websocket
+        await socket.close(wait=False, abort=True)  # a DirectSocket then closes its websocket itself
+        if not isinstance(socket, DirectSocket):
+            await socket.queue.put(None)  # the writer flushes the queue up to here, then closes the websocket
 
     async def drop_all(self) -> int:
         """Close every connection this process holds (shutdown): clients reconnect elsewhere."""

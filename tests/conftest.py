@@ -132,10 +132,10 @@ async def sockets(client: Any) -> AsyncIterator[Callable[..., Awaitable[SocketCl
     opened: list[SocketClient] = []
     base = str(client.make_url("")).rstrip("/")
 
-    async def connect(token: str | None, **auth: Any) -> SocketClient:
+    async def connect(token: str | None, *, transports: tuple[str, ...] = ("websocket",), **auth: Any) -> SocketClient:
         sock = SocketClient()
         opened.append(sock)
-        return await sock.connect(base, token, **auth)
+        return await sock.connect(base, token, transports=transports, **auth)
 
     yield connect
     for sock in opened:

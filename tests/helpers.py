@@ -157,13 +157,17 @@ class SocketClient:
         async def connect_error(data: Any = None) -> None:
             self.connect_error = data
 
-    async def connect(self, base_url: str, token: str | None, **auth: Any) -> SocketClient:
-        """Connect, or raise `ConnectionRefused` carrying the server's refusal message."""
+    async def connect(
+        self, base_url: str, token: str | None, *, transports: tuple[str, ...] = ("websocket",), **auth: Any
+    ) -> SocketClient:
+        """Connect, or raise `ConnectionRefused` carrying the server's refusal message. Over a
+        websocket from the start by default (as the official clients are usually set up);
+        `transports=("polling",)` stays on long-polling, `("polling", "websocket")` upgrades."""
         try:
             await self.sio.connect(
                 base_url,
                 auth={"token": token, **auth} if token is not None else auth,
-                transports=["websocket"],
+                transports=list(transports),
                 wait_timeout=5,
             )
         except socketio.exceptions.ConnectionError as exc:
