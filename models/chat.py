@@ -298,22 +298,19 @@ async def list_conversations(ctx: Context, principal: Principal, page: PageQuery
 # --------------------------------------------------------------------------------------- messages
 
 
+SENDING_FIELDS = {"lastSeq": 1, "memberIds": 1, "type": 1, "title": 1}  # what delivering a message needs
+
+
 async def send_message(ctx: Context, principal: Principal, conversation_id: str, request: NewMessage) -> dict[str, Any]:
-    """Store a message and deliver it; the one send operation behind REST and `chat:send`."""
-    conversation = await _member_doc(ctx, principal, conversation_id, {"memberIds": 1, "type": 1, "title": 1})
+    """Store a message and deliver it; the one send operation behind REST and `chat:send`.
+
+    A send reads nothing before it writes. The reservation goes in first: a resend of the same
+    clientMessageId meets it (a duplicate key) and is answered with the first message, neither
+    rate limited nor copied. Whether the sender may post here is settled where the conversation's
+    counter moves (`_number`: only a member's send increments it, and that same update returns the
+    members to deliver to); a refused send (rate limit, not a member) withdraws its reservation."""
     client_id = request.clientMessageId
     new_id = message_id(conversation_id, principal.id, client_id)
-    if client_id:
-        existing = await ctx.db[MESSAGES].find_one({"_id": new_id})
-        if existing is not None:  # a resend: the first message, not a copy (and not rate limited)
-            return await _replayed(ctx, conversation, existing)
-    await take(
-        ctx,
-        f"chat:{principal.id}",
-        limit=ctx.settings.chat_rate_limit_messages,
-        window_seconds=ctx.settings.chat_rate_limit_window_seconds,
-        message_key="chat.rate_limited",
-    )
     now = ctx.clock.now()
     reservation = {
         "_id": new_id,
@@ -330,43 +327,62 @@ async def send_message(ctx: Context, principal: Principal, conversation_id: str,
     async with durable_at_end(ctx.db):
         try:
             await ctx.db[MESSAGES].insert_one(reservation)
-        except DuplicateKeyError:  # the same resend raced us and reserved first
+        except DuplicateKeyError:  # a resend (or the same resend racing us)
             numbered = None
         else:
-            numbered = await _number(ctx, conversation, reservation)
+            try:
+                await take(
+                    ctx,
+                    f"chat:{principal.id}",
+                    limit=ctx.settings.chat_rate_limit_messages,
+                    window_seconds=ctx.settings.chat_rate_limit_window_seconds,
+                    message_key="chat.rate_limited",
+                )
+            except Exception:
+                await _withdraw(ctx, new_id)
+                raise
+            try:
+                numbered = await _number(ctx, reservation)
+            except Forbidden:  # withdrawn; 404 for a conversation that does not exist
+                await _member_doc(ctx, principal, conversation_id, {"memberIds": 1})
+                raise
     if numbered is None:
+        await _member_doc(ctx, principal, conversation_id, {"memberIds": 1})  # still a member?
         existing = await ctx.db[MESSAGES].find_one({"_id": new_id})
         if existing is None:
             raise Conflict("chat.send_in_progress") from None
-        return await _replayed(ctx, conversation, existing)
-    message, fresh = numbered
+        return await _replayed(ctx, existing)
+    message, conversation, fresh = numbered
     return await _deliver(ctx, conversation, message) if fresh else message
 
 
-async def _number_and_deliver(
-    ctx: Context, conversation: dict[str, Any], reservation: dict[str, Any]
-) -> dict[str, Any]:
+async def _withdraw(ctx: Context, message_id: str) -> None:
+    """Remove a reservation that will not be numbered."""
+    await ctx.db[MESSAGES].delete_one({"_id": message_id, "seq": None})
+
+
+async def _number_and_deliver(ctx: Context, reservation: dict[str, Any]) -> dict[str, Any]:
     """Give a reserved message the conversation's next seq, then publish it."""
     async with durable_at_end(ctx.db):
-        message, fresh = await _number(ctx, conversation, reservation)
+        message, conversation, fresh = await _number(ctx, reservation)
     return await _deliver(ctx, conversation, message) if fresh else message
 
 
-async def _number(
-    ctx: Context, conversation: dict[str, Any], reservation: dict[str, Any]
-) -> tuple[dict[str, Any], bool]:
+async def _number(ctx: Context, reservation: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], bool]:
     """Give a reserved message the conversation's next seq and record it as the conversation's
-    lastMessage; the message, and whether this request numbered it (it is then to be delivered)."""
+    lastMessage: the message, the conversation's `SENDING_FIELDS` as the counter moved, and
+    whether this request numbered it (it is then to be delivered). Forbidden, the reservation
+    withdrawn, when the sender is not a member (or the conversation is gone)."""
     conversation_id, sender_id = reservation["conversationId"], reservation["senderId"]
     for _ in range(NUMBERING_ATTEMPTS):
         counter = await ctx.db[CONVERSATIONS].find_one_and_update(
             {"_id": conversation_id, "memberIds": sender_id},
             {"$inc": {"lastSeq": 1}},
-            projection={"lastSeq": 1},
+            projection=SENDING_FIELDS,
             return_document=ReturnDocument.AFTER,
         )
-        if counter is None:  # the conversation went away under us: withdraw the reservation
-            await ctx.db[MESSAGES].delete_one({"_id": reservation["_id"], "seq": None})
+        if counter is None:
+            await _withdraw(ctx, reservation["_id"])
             raise Forbidden()
         seq = counter["lastSeq"]
         try:
@@ -385,10 +401,11 @@ async def _number(
         log.warning(
             "chat: seq %s of %s left unused (message %s numbered twice)", seq, conversation_id, reservation["_id"]
         )
-        return message_view(await find_or_404(ctx.db[MESSAGES], reservation["_id"], "chat.message_not_found")), False
+        message = message_view(await find_or_404(ctx.db[MESSAGES], reservation["_id"], "chat.message_not_found"))
+        return message, counter, False
     message = message_view(doc)
     await _record_last_message(ctx, message)
-    return message, True
+    return message, counter, True
 
 
 async def _deliver(ctx: Context, conversation: dict[str, Any], message: dict[str, Any]) -> dict[str, Any]:
@@ -400,7 +417,7 @@ async def _deliver(ctx: Context, conversation: dict[str, Any], message: dict[str
     return message
 
 
-async def _replayed(ctx: Context, conversation: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
+async def _replayed(ctx: Context, doc: dict[str, Any]) -> dict[str, Any]:
     """The first message of a resend; waits while the first request is still numbering it, and
     takes over a reservation whose request died before numbering it."""
     deadline = asyncio.get_running_loop().time() + REPLAY_WAIT_SECONDS
@@ -415,7 +432,7 @@ async def _replayed(ctx: Context, conversation: dict[str, Any], doc: dict[str, A
                 return_document=ReturnDocument.AFTER,
             )
             if claimed is not None:
-                return await _number_and_deliver(ctx, conversation, claimed)
+                return await _number_and_deliver(ctx, claimed)
         if asyncio.get_running_loop().time() >= deadline:
             raise Conflict("chat.send_in_progress")
         await asyncio.sleep(REPLAY_POLL_SECONDS)
@@ -442,7 +459,10 @@ async def _record_last_message(ctx: Context, message: dict[str, Any]) -> None:
 async def _notify_offline_members(ctx: Context, conversation: dict[str, Any], message: dict[str, Any]) -> None:
     """One pending "new messages" notification per conversation per offline member: the marker is
     set with the notification and cleared when the member reads the conversation."""
-    others = [m for m in conversation["memberIds"] if m != message["senderId"]]
+    # A member with a socket on this process is online: only the others are asked about in Redis.
+    others = [m for m in conversation["memberIds"] if m != message["senderId"] and not ctx.realtime.connected_here(m)]
+    if not others:
+        return
     try:
         recipients = await presence.offline_once(
             ctx, others, f"{NOTICE_MARKER}{conversation['_id']}:", ctx.settings.chat_offline_notice_ttl_seconds

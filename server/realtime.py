@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +53,7 @@ class Realtime:
         self._emitter = emitter
         self._room_checks: dict[str, RoomCheck] = {}
         self._local: dict[str, str] = {}  # sid -> user id of the sockets this process holds
+        self._local_users: Counter[str] = Counter()  # user id -> how many of those sockets
         self._expiry: list[tuple[float, str]] = []  # heap of (token expiry, sid) of those sockets
         self._none_local = asyncio.Event()
         self._none_local.set()
@@ -102,14 +104,24 @@ class Realtime:
 
     # The sockets this process holds, kept by the Socket.IO layer on connect and disconnect.
     def track(self, sid: str, user_id: str, expires_at: float = float("inf")) -> None:
+        if sid not in self._local:
+            self._local_users[user_id] += 1
         self._local[sid] = user_id
         self._none_local.clear()
         heapq.heappush(self._expiry, (expires_at, sid))
 
     def untrack(self, sid: str) -> None:
-        self._local.pop(sid, None)
+        user_id = self._local.pop(sid, None)
+        if user_id is not None:
+            self._local_users[user_id] -= 1
+            if self._local_users[user_id] <= 0:
+                del self._local_users[user_id]
         if not self._local:
             self._none_local.set()
+
+    def connected_here(self, user_id: str) -> bool:
+        """Whether the user has a socket on this process (and so is online)."""
+        return user_id in self._local_users
 
     async def wait_none_local(self, timeout: float) -> bool:
         """Wait until this process holds no socket (their disconnect hooks ran); False on timeout."""

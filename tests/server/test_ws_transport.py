@@ -4,6 +4,7 @@ keep Engine.IO's queue, and both see the same events, acks and disconnects."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -78,3 +79,21 @@ async def test_a_client_that_reads_nothing_is_dropped_not_buffered_without_end(
     assert await sock_a.closed_within(5)  # dropped like a lost connection ...
     # ... and its disconnect ran like one: A went offline for B.
     assert (await sock_b.wait_for("presence", about(a.id, False)))["online"] is False
+
+
+async def test_a_user_counts_as_connected_here_until_their_last_socket_here_closes(
+    api: Api, sockets: Any, client: Any
+) -> None:
+    realtime = client.app[CTX_KEY].realtime
+    a = await api.user()
+    first, second = await sockets(a.token), await sockets(a.token)
+    assert realtime.connected_here(a.id)
+    await first.close()
+    await asyncio.sleep(0.05)  # the server notices the close
+    assert realtime.connected_here(a.id)
+    await second.close()
+    for _ in range(100):
+        if not realtime.connected_here(a.id):
+            break
+        await asyncio.sleep(0.02)
+    assert not realtime.connected_here(a.id)
