@@ -43,6 +43,7 @@ from bson import ObjectId
 from mongomock import aggregate as mongomock_aggregate
 from mongomock import helpers
 
+from server import embedded_copy
 from server.datadir_lock import DataDirLock
 from server.embedded_engine import Engine
 from server.embedded_journal import Journal, Record, decode, encode
@@ -127,6 +128,7 @@ class EmbeddedStore:
         threaded: bool = True,
         interleave_seed: int | None = None,
     ) -> None:
+        embedded_copy.install()
         self._raw: Any = mongomock.MongoClient(tz_aware=True)[database_name]
         self._engines: dict[str, Engine] = {}
         self._ttl: dict[str, dict[str, float]] = {}  # collection -> field -> seconds
