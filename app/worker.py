@@ -17,12 +17,12 @@ from models import notifications, reconcile, sessions
 from server.context import Context
 from server.runtime import open_context, resolve_settings
 from workers.scheduler import Periodic, run_scheduler_forever
-from workers.worker import JobHandler, Worker, new_worker
+from workers.worker import GroupCommitted, JobHandler, Worker, new_worker
 
 log = logging.getLogger(__name__)
 
 JOBS: dict[str, JobHandler] = {
-    notifications.JOB_TYPE: notifications.deliver,
+    notifications.JOB_TYPE: GroupCommitted(notifications.write_notifications),
     sessions.REMINDER_JOB: sessions.send_reminder,
     reconcile.JOB_TYPE: reconcile.run_job,
 }

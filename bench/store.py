@@ -38,7 +38,7 @@ from typing import Any
 import aiohttp
 
 from bench.chat import cpu_seconds, free_port, percentile
-from server.embedded_journal import Journal, encode
+from server.embedded_journal import Journal, encode, encode_document
 from server.embedded_store import JOURNAL_FILE
 from tests.processes import wait_healthy
 
@@ -100,7 +100,7 @@ def seed_notifications(data_dir: Path, user_id: str, total: int) -> None:
             "createdAt": start + timedelta(seconds=n),
             "jobId": f"bench-{n}",
         }
-        batch.append(("put", "notifications", encode(doc["_id"]), encode(doc)))
+        batch.append(("put", "notifications", encode(doc["_id"]), encode_document(doc)))
         if len(batch) == 5000:
             journal.append(batch)
             batch = []

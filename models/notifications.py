@@ -13,7 +13,7 @@ literal text instead. Each notification's id is `<jobId>:<userId>`, so a job han
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -85,13 +85,16 @@ def render(doc: dict[str, Any], locale: str) -> dict[str, Any]:
     }
 
 
-async def deliver(ctx: Context, job: Job) -> None:
-    """Worker side: create each recipient's notification once, and push it live to them."""
+async def write_notifications(ctx: Context, job: Job) -> Callable[[], Awaitable[None]] | None:
+    """Worker side, the writes: create each recipient's notification once. Returns the step that
+    pushes the new ones live, to be run once they are durable (the worker runs it after the journal
+    commit that holds its batch's writes); None when there is nothing new to push."""
     payload = job.payload
     recipients = list(payload.get("userIds") or [])
     if payload.get("role"):
         recipients = sorted(set(recipients) | set(await ids_with_role(ctx, payload["role"])))
     now = ctx.clock.now()
+    created: list[dict[str, Any]] = []
     for user_id in recipients:
         doc = {
             "_id": f"{job.id}:{user_id}",
@@ -109,7 +112,17 @@ async def deliver(ctx: Context, job: Job) -> None:
             await ctx.db[COLLECTION].insert_one(doc)
         except DuplicateKeyError:
             continue  # this job was already handled for this user
-        await ctx.realtime.emit("notification", render(doc, ctx.settings.default_locale), [user_room(user_id)])
+        created.append(doc)
+    if not created:
+        return None
+
+    async def push() -> None:
+        for doc in created:
+            await ctx.realtime.emit(
+                "notification", render(doc, ctx.settings.default_locale), [user_room(doc["userId"])]
+            )
+
+    return push
 
 
 class NotificationQuery(PageQuery):

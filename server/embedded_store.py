@@ -46,7 +46,7 @@ from mongomock import helpers
 from server import embedded_copy
 from server.datadir_lock import DataDirLock
 from server.embedded_engine import Engine
-from server.embedded_journal import Journal, Record, decode, encode
+from server.embedded_journal import Journal, Record, decode, encode, encode_document
 
 log = logging.getLogger(__name__)
 
@@ -306,7 +306,7 @@ class EmbeddedStore:
         records: list[Record] = []
         for doc_id, doc in engine.end():
             key = encode(doc_id)
-            records.append(("del", name, key) if doc is None else ("put", name, key, encode(doc)))
+            records.append(("del", name, key) if doc is None else ("put", name, key, encode_document(doc)))
         seq = self._journal.append(records) if self._journal is not None else 0
         return result, error, seq
 

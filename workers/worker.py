@@ -4,6 +4,10 @@ Delivery is at least once, so handlers are idempotent by job id. A job whose han
 rescheduled through the delayed set with exponential backoff and full jitter; after
 `max_attempts` it moves to the dead-letter stream. Entries another consumer read but never
 acknowledged (it crashed) are taken over with XAUTOCLAIM once idle past `claim_idle_ms`.
+
+A handler is a coroutine function, or a `GroupCommitted` job in two steps (its writes, then what
+tells of them): the writes of a batch's group-committed jobs share one journal commit wait on the
+embedded store instead of one each in a row, and nothing of them is published before that commit.
 """
 
 from __future__ import annotations
@@ -15,17 +19,38 @@ import socket
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import redis.exceptions
 
 from server.clock import epoch_millis
 from server.context import Context
+from server.documents import durable_at_end
 from server.queue import DEAD_STREAM, DELAYED_SET, GROUP, JOBS_STREAM, REDIS_DOWN, Job
 
 log = logging.getLogger(__name__)
 
-JobHandler = Callable[[Context, Job], Awaitable[None]]
+T = TypeVar("T")
+
+# What a group-committed job publishes about its writes (emits), run once they are durable.
+Publish = Callable[[], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class GroupCommitted:
+    """A job in two steps. `write` makes the job's changes and returns what to publish about them
+    (or None); it must not itself do anything others can see (emit, enqueue). The worker runs the
+    `write`s of a batch's group-committed jobs inside one `durable_at_end` block: on the embedded
+    store each write returns once applied and the block's end waits for the journal commit that
+    holds them all (the journal commits in order), so a batch waits once instead of each job for its
+    own commit while holding one of the `concurrency` slots. Only then does it run the returned
+    publish steps, and only after them acknowledge the entries: a crash before the commit loses
+    the writes and the entries both, and the job is simply handled again after the takeover."""
+
+    write: Callable[[Context, Job], Awaitable[Publish | None]]
+
+
+JobHandler = Callable[[Context, Job], Awaitable[None]] | GroupCommitted
 
 # A consumer idle for this many takeover periods, with nothing pending, is a dead worker's name.
 FORGET_AFTER_CLAIMS = 10
@@ -103,17 +128,34 @@ class Worker:
     async def process_batch(self, block_ms: int | None = None) -> int:
         """Read one batch and handle it. Returns the number of entries handled.
 
-        Successful entries are acknowledged and deleted together, in one round trip per batch."""
+        Successful entries are acknowledged and deleted together, in one round trip per batch, once
+        every one of them is handled (a group-committed job: written, journaled and published)."""
         entries = await self.read(block_ms)
         if not entries:
             return 0
         limit = asyncio.Semaphore(self.options.concurrency)
+        grouped: list[tuple[str, Job, GroupCommitted]] = []
+        plain: list[tuple[str, Job]] = []
+        for entry_id, fields in entries:
+            job = await self._decode(entry_id, fields)
+            if job is None:
+                continue
+            handler = self.handlers.get(job.type)
+            if isinstance(handler, GroupCommitted):
+                grouped.append((entry_id, job, handler))
+            else:
+                plain.append((entry_id, job))
 
-        async def one(entry_id: str, fields: dict[str, str]) -> str | None:
+        async def one(entry_id: str, job: Job) -> str | None:
             async with limit:
-                return entry_id if await self.handle(entry_id, fields) else None
+                return entry_id if await self.handle(entry_id, job) else None
 
-        done = [e for e in await asyncio.gather(*(one(i, f) for i, f in entries)) if e]
+        # Each gathered coroutine runs in a task of its own context, so the plain handlers' writes
+        # stay outside the group-committed jobs' `durable_at_end` block (each durable on return).
+        done_grouped, done_plain = await asyncio.gather(
+            self._group_commit(grouped, limit), asyncio.gather(*(one(entry_id, job) for entry_id, job in plain))
+        )
+        done = [*done_grouped, *(e for e in done_plain if e)]
         if done:
             pipe = self.ctx.redis.pipeline(transaction=True)
             pipe.xack(JOBS_STREAM, GROUP, *done)
@@ -121,27 +163,68 @@ class Worker:
             await pipe.execute()
         return len(entries)
 
-    async def handle(self, entry_id: str, fields: dict[str, str]) -> bool:
-        """Handle one entry. True: it succeeded and awaits its batch's acknowledgement; False: it was
-        already settled here (rescheduled or dead-lettered)."""
+    async def _group_commit(self, jobs: list[tuple[str, Job, GroupCommitted]], limit: asyncio.Semaphore) -> list[str]:
+        """Write every job, wait once for the journal commit that holds all their writes, then
+        publish each; returns the entries that succeeded (a failed one is already settled)."""
+        if not jobs:
+            return []
+
+        async def write(entry_id: str, job: Job, handler: GroupCommitted) -> tuple[str, Job, Publish | None] | None:
+            async with limit:
+                ok, publish = await self._attempt(entry_id, job, lambda: handler.write(self.ctx, job))
+            return (entry_id, job, publish) if ok else None
+
+        async with durable_at_end(self.ctx.db):
+            written = await asyncio.gather(*(write(*item) for item in jobs))
+        # Every write above is committed now: what tells of them may go out.
+        done: list[str] = []
+        for item in written:
+            if item is None:
+                continue
+            entry_id, job, publish = item
+            if publish is not None:
+                ok, _ = await self._attempt(entry_id, job, publish)
+                if not ok:
+                    continue
+            self.ctx.metrics.jobs.labels(job.type, "done").inc()
+            done.append(entry_id)
+        return done
+
+    async def _decode(self, entry_id: str, fields: dict[str, str]) -> Job | None:
+        """The entry's job; a malformed one is moved to the dead-letter stream (None)."""
         try:
-            job = Job.decode(fields["job"])
+            return Job.decode(fields["job"])
         except (KeyError, ValueError):
             log.error("worker: malformed entry %s moved to the dead-letter stream", entry_id)
             await self._finish(entry_id, dead={"job": fields.get("job", ""), "error": "malformed"})
-            return False
+            return None
+
+    async def handle(self, entry_id: str, job: Job) -> bool:
+        """Handle one job of a plain handler. True: it succeeded and awaits its acknowledgement;
+        False: it was already settled here (rescheduled or dead-lettered)."""
         handler = self.handlers.get(job.type)
-        try:
-            if handler is None:
+
+        async def run() -> None:
+            if handler is None or isinstance(handler, GroupCommitted):
                 raise LookupError(f"no handler for job type {job.type!r}")
             await handler(self.ctx, job)
+
+        ok, _ = await self._attempt(entry_id, job, run)
+        if ok:
+            self.ctx.metrics.jobs.labels(job.type, "done").inc()
+        return ok
+
+    async def _attempt(self, entry_id: str, job: Job, step: Callable[[], Awaitable[T]]) -> tuple[bool, T | None]:
+        """Run one step of a job: (True, its result), or (False, None) once a failure is settled
+        (rescheduled with backoff, or dead-lettered). Redis being down is raised: the entry stays
+        pending, and XAUTOCLAIM gives it to a worker once Redis is back."""
+        try:
+            return True, await step()
         except REDIS_DOWN:
-            raise  # leave it pending: XAUTOCLAIM gives it to a worker once Redis is back
+            raise
         except Exception as exc:
             await self._retry_or_bury(entry_id, job, exc)
-            return False
-        self.ctx.metrics.jobs.labels(job.type, "done").inc()
-        return True
+            return False, None
 
     async def _retry_or_bury(self, entry_id: str, job: Job, exc: Exception) -> None:
         job.attempt += 1

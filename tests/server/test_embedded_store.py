@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -21,6 +22,7 @@ from pymongo import DeleteOne, InsertOne, ReturnDocument
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from server.datadir_lock import DataDirInUse, DataDirLock
+from server.embedded_journal import SCHEMA
 from server.embedded_store import JOURNAL_FILE, EmbeddedStore
 from tests.helpers import Api
 
@@ -164,7 +166,34 @@ async def test_types_round_trip_exactly(tmp_path: Path) -> None:
     assert after["when"] == moment.replace(microsecond=123000)  # MongoDB keeps milliseconds
     assert after["when"].tzinfo is not None
     assert type(after["float"]) is float and type(after["int"]) is int and after["big"] == 2**53 + 1
+    assert type(after["big"]) is int  # not bson.Int64
     assert isinstance(after["oid"], ObjectId)
+
+
+async def test_documents_are_journaled_as_bson_and_old_text_rows_still_load(tmp_path: Path) -> None:
+    """Documents are written as BSON BLOBs; rows of earlier versions (relaxed extended JSON text)
+    load with their types, and become BSON when their document is next written."""
+    journal = tmp_path / JOURNAL_FILE
+    conn = sqlite3.connect(journal)
+    conn.executescript(SCHEMA)
+    old_row = '{"_id": "old", "at": {"$date": "2025-01-02T03:04:05.006Z"}, "n": 9007199254740993, "f": 1.0}'
+    conn.execute("INSERT INTO documents VALUES ('items', '\"old\"', ?)", (old_row,))
+    conn.commit()
+    conn.close()
+    store = await opened(tmp_path)
+    old = await store.db["items"].find_one({"_id": "old"})
+    assert old == {"_id": "old", "at": datetime(2025, 1, 2, 3, 4, 5, 6000, tzinfo=UTC), "n": 2**53 + 1, "f": 1.0}
+    assert type(old["n"]) is int and type(old["f"]) is float
+    await store.db["items"].insert_one({"_id": "new", "n": 2**40})
+    await store.db["items"].update_one({"_id": "old"}, {"$inc": {"n": 1}})
+    await store.close()
+    kinds = dict(sqlite3.connect(journal).execute("SELECT key, typeof(doc) FROM documents").fetchall())
+    assert kinds == {'"old"': "blob", '"new"': "blob"}
+    reloaded = await opened(tmp_path)
+    docs = {d["_id"]: d for d in await reloaded.db["items"].find({}).to_list(None)}
+    await reloaded.close()
+    assert docs["old"]["n"] == 2**53 + 2 and docs["old"]["at"] == old["at"]
+    assert docs["new"]["n"] == 2**40 and type(docs["new"]["n"]) is int
 
 
 async def test_reads_cost_the_matches_not_the_collection(monkeypatch: pytest.MonkeyPatch) -> None:

