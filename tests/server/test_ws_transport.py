@@ -97,3 +97,34 @@ async def test_a_user_counts_as_connected_here_until_their_last_socket_here_clos
             break
         await asyncio.sleep(0.02)
     assert not realtime.connected_here(a.id)
+
+
+async def wait_until(condition: Any, seconds: float = 5.0) -> bool:
+    for _ in range(int(seconds / 0.02)):
+        if condition():
+            return True
+        await asyncio.sleep(0.02)
+    return bool(condition())
+
+
+async def test_pings_keep_an_answering_client_and_drop_a_silent_one(api: Api, sockets: Any, client: Any) -> None:
+    """Engine.IO's heartbeat over the direct transport: the server pings, a client that answers
+    stays, one that does not is closed (its disconnect runs) by Engine.IO's service task."""
+    eio = client.app[CTX_KEY].realtime.emitter.eio
+    eio.ping_interval, eio.ping_timeout = 0.1, 0.3  # announced to clients that connect from now on
+    a = await api.user()
+    answering = await sockets(a.token)
+    server_side = eio_socket(client, answering.sio.get_sid())
+    pinged = server_side.last_ping
+    assert await wait_until(lambda: server_side.last_ping not in (None, pinged))  # pinged ...
+    assert await wait_until(lambda: server_side.last_ping is None)  # ... and answered
+
+    base = str(client.make_url("/socket.io/")) + "?EIO=4&transport=websocket"
+    async with client.session.ws_connect(base) as silent:
+        assert (await silent.receive_str()).startswith("0{")  # OPEN
+        await silent.send_str('40{"token": "%s"}' % a.token)
+        assert (await silent.receive_str()).startswith("40{")  # connected, and then never a pong
+        sid = next(s for _, s in client.app[CTX_KEY].realtime.local_connections() if s != answering.sio.get_sid())
+        assert client.app[CTX_KEY].realtime.is_local(sid)
+        assert await wait_until(lambda: not client.app[CTX_KEY].realtime.is_local(sid))
+    assert answering.sio.connected
