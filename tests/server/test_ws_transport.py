@@ -5,6 +5,7 @@ keep Engine.IO's queue, and both see the same events, acks and disconnects."""
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
@@ -122,7 +123,7 @@ async def test_pings_keep_an_answering_client_and_drop_a_silent_one(api: Api, so
     base = str(client.make_url("/socket.io/")) + "?EIO=4&transport=websocket"
     async with client.session.ws_connect(base) as silent:
         assert (await silent.receive_str()).startswith("0{")  # OPEN
-        await silent.send_str('40{"token": "%s"}' % a.token)
+        await silent.send_str("40" + json.dumps({"token": a.token}))
         assert (await silent.receive_str()).startswith("40{")  # connected, and then never a pong
         sid = next(s for _, s in client.app[CTX_KEY].realtime.local_connections() if s != answering.sio.get_sid())
         assert client.app[CTX_KEY].realtime.is_local(sid)
