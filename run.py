@@ -54,7 +54,7 @@ def serve(settings: Settings, with_workers: bool) -> None:
     loop = event_loop()
     asyncio.set_event_loop(loop)
     web.run_app(
-        create_app(settings, run_workers=with_workers),
+        create_app(settings, run_workers=with_workers, freeze_at_start=True),
         host=settings.host,
         port=settings.port,
         print=lambda msg: print(msg.replace("(Press CTRL+C to quit)", "(Ctrl+C to stop)"), flush=True),

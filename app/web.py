@@ -38,6 +38,7 @@ from server.area import Area
 from server.asyncapi import build_asyncapi
 from server.background import running
 from server.clock import SystemClock
+from server.collector import tuned_collector
 from server.context import Context
 from server.docs import install_docs
 from server.errors import AuthError
@@ -94,8 +95,15 @@ def socket_server_factory(settings: Settings) -> Any:
 
 
 async def create_app(
-    settings: Settings, *, clock: SystemClock | None = None, run_workers: bool = False, areas: list[Area] | None = None
+    settings: Settings,
+    *,
+    clock: SystemClock | None = None,
+    run_workers: bool = False,
+    areas: list[Area] | None = None,
+    freeze_at_start: bool = False,
 ) -> web.Application:
+    """`freeze_at_start`: a server process (run.py), not a test app (many apps share the test process,
+    and each one frozen would stay in memory until it ends)."""
     settings = resolve_settings(settings)
     areas = AREAS if areas is None else areas
     app = web.Application(
@@ -134,6 +142,8 @@ async def create_app(
     app.cleanup_ctx.append(_bind(lambda ctx: loop_lag_probe(ctx.metrics), ctx))
     if run_workers:
         app.cleanup_ctx.append(_bind(in_process_workers, ctx))
+    if freeze_at_start:  # last: what start-up built, workers included, is frozen (server/collector.py)
+        app.cleanup_ctx.append(_bind(lambda ctx: tuned_collector(ctx.metrics), ctx))
 
     async def close_sockets(app: web.Application) -> None:
         closed = await ctx.realtime.end_all_local()

@@ -384,6 +384,45 @@ async def health_probe(base: str, stop: asyncio.Event) -> list[float]:
     return lat
 
 
+async def gc_figures(base: str) -> dict[str, float]:
+    """The server's collector figures from /metrics (server/collector.py): pause counts and sums by
+    generation and by histogram bucket, frozen objects, thaws."""
+    async with aiohttp.ClientSession() as http, http.get(base + "/metrics") as resp:
+        text = await resp.text()
+    figures: dict[str, float] = {}
+    for line in text.splitlines():
+        if line.startswith(("gc_pause_seconds_", "gc_frozen_objects ", "gc_thaws ")):
+            name, _, value = line.rpartition(" ")
+            figures[name] = float(value)
+    return figures
+
+
+def gc_report(before: dict[str, float], after: dict[str, float]) -> str:
+    """Collections during the load by generation: how many, their total, and the bucket bounding the longest."""
+    parts = []
+    for gen in ("0", "1", "2"):
+
+        def delta(name: str) -> float:
+            return after.get(name, 0.0) - before.get(name, 0.0)
+
+        count = delta(f'gc_pause_seconds_count{{generation="{gen}"}}')
+        if not count:
+            parts.append(f"gen{gen} 0")
+            continue
+        bounds = sorted(
+            float(k.split('le="')[1].rstrip('"}')) for k in after
+            if k.startswith("gc_pause_seconds_bucket") and f'generation="{gen}"' in k and "+Inf" not in k
+        )  # fmt: skip
+        longest = next(
+            (b for b in bounds if delta(f'gc_pause_seconds_bucket{{generation="{gen}",le="{b}"}}') >= count), None
+        )
+        bound = f"<= {longest * 1000:g} ms" if longest is not None else f"> {bounds[-1] * 1000:g} ms"
+        total_ms = delta(f'gc_pause_seconds_sum{{generation="{gen}"}}') * 1000
+        parts.append(f"gen{gen} {count:.0f} ({total_ms:.0f} ms in all, longest {bound})")
+    frozen, thaws = after.get("gc_frozen_objects"), after.get("gc_thaws", 0.0) - before.get("gc_thaws", 0.0)
+    return ", ".join(parts) + (f"; frozen objects {frozen:,.0f}, thaws {thaws:.0f}" if frozen is not None else "")
+
+
 async def run(args: argparse.Namespace, children: Children, tmp: Path, node: str) -> None:
     from bench.setup_chat import main as setup_chat
 
@@ -429,6 +468,7 @@ async def run(args: argparse.Namespace, children: Children, tmp: Path, node: str
         spec_paths[-1].write_text(json.dumps(spec))
         workers.append(children.spawn([sys.executable, "-m", "bench.load", "--load-process", str(spec_paths[-1]),
                                        str(outs[-1])], cwd=ROOT))  # fmt: skip
+    gc0 = await gc_figures(base)
     cpu0, wall0 = cpu_seconds(proc.pid), time.perf_counter()
     gen0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     stop = asyncio.Event()
@@ -437,6 +477,7 @@ async def run(args: argparse.Namespace, children: Children, tmp: Path, node: str
         await asyncio.to_thread(w.wait, args.duration + 120)
     stop.set()
     health = await probe
+    gc1 = await gc_figures(base)
     wall = time.perf_counter() - wall0
     server_cpu = (cpu_seconds(proc.pid) - cpu0) / wall
     gen1 = resource.getrusage(resource.RUSAGE_CHILDREN)  # the REST load processes (waited for above)
@@ -505,6 +546,7 @@ async def run(args: argparse.Namespace, children: Children, tmp: Path, node: str
     print(f"event-loop stall (/health every {HEALTH_EVERY * 1000:.0f} ms, {len(health)} probes): "
           f"max {max(health):.1f} ms, p99 {pct(health, 0.99):.1f} ms, p50 {pct(health, 0.5):.1f} ms, "
           f"{over} over {STALL_TARGET_MS:.0f} ms -> {verdict} (target max < {STALL_TARGET_MS:.0f} ms)")  # fmt: skip
+    print(f"cycle collector during the load: {gc_report(gc0, gc1)}")
     print(
         f"server CPU: {100 * server_cpu:.0f}% of one core, REST load processes {100 * loadgen_cpu:.0f}%; errors: {total_err} REST"
         f" ({'none' if not total_err else 'see statuses'}); machine: {machine()}"

@@ -20,6 +20,7 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 LAG_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0)
 LAG_PROBE_SECONDS = 0.5
+GC_PAUSE_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 
 
 class Metrics:
@@ -65,9 +66,27 @@ class Metrics:
             registry=r,
         )
         self.loop_lag_max = Gauge("event_loop_lag_max_seconds", "Largest event-loop lag seen", registry=r)
+        self.gc_pause = Histogram(
+            "gc_pause_seconds",
+            "Cycle-collector runs by generation (the whole process waits for each)",
+            ["generation"],
+            buckets=GC_PAUSE_BUCKETS,
+            registry=r,
+        )
+        self.gc_frozen = Gauge("gc_frozen_objects", "Objects in the collector's permanent generation", registry=r)
+        self.gc_thaws = Gauge("gc_thaws", "Times the frozen objects were thawed and collected", registry=r)
+        self._gc_pauses: Callable[[], list[tuple[int, float]]] | None = None
 
     def watch_open_sockets(self, count: Callable[[], int]) -> None:
         self.open_sockets.set_function(lambda: float(count()))
+
+    def watch_collector(
+        self, drain: Callable[[], list[tuple[int, float]]], frozen: Callable[[], int], thaws: Callable[[], int]
+    ) -> None:
+        """`drain()` hands over the collector's pauses since its last call (server/collector.py)."""
+        self._gc_pauses = drain
+        self.gc_frozen.set_function(lambda: float(frozen()))
+        self.gc_thaws.set_function(lambda: float(thaws()))
 
     def record_queue(self, stats: dict[str, object]) -> None:
         for state in ("ready", "delayed", "pending", "dead", "outbox"):
@@ -76,6 +95,9 @@ class Metrics:
                 self.queue_depth.labels(state).set(value)
 
     def exposition(self) -> bytes:
+        if self._gc_pauses is not None:
+            for generation, seconds in self._gc_pauses():
+                self.gc_pause.labels(str(generation)).observe(seconds)
         return generate_latest(self.registry)
 
 
