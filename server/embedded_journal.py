@@ -217,8 +217,11 @@ class Journal:
                 for waiter in self._waiters:
                     (ready if waiter[0] <= upto or error is not None else waiting).append(waiter)
                 self._waiters = waiting
+            settled: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
             for _, loop, future in ready:
-                loop.call_soon_threadsafe(_settle, future, error)
+                settled.setdefault(loop, []).append(future)
+            for loop, futures in settled.items():  # one wake-up per loop, however many waiters
+                loop.call_soon_threadsafe(_settle_all, futures, error)
 
     def close(self) -> None:
         """Commit what is queued, stop the thread, close the file (blocking: call it off the loop)."""
@@ -230,10 +233,11 @@ class Journal:
         self._conn.close()
 
 
-def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
-    if future.done():
-        return
-    if error is None:
-        future.set_result(None)
-    else:
-        future.set_exception(JournalFailed("the embedded store's journal failed"))
+def _settle_all(futures: list[asyncio.Future[None]], error: BaseException | None) -> None:
+    for future in futures:
+        if future.done():
+            continue
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(JournalFailed("the embedded store's journal failed"))
