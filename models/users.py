@@ -8,6 +8,7 @@ import os
 import re
 import secrets
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -83,6 +84,34 @@ def public_user(doc: dict[str, Any]) -> dict[str, Any]:
     return user
 
 
+def user_document(
+    data: NewUser,
+    password_hash: str,
+    created_at: datetime,
+    *,
+    user_id: str | None = None,
+    employee_id: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A stored account (what `create_user` inserts; bench/fault.py inserts its recipients in bulk)."""
+    doc: dict[str, Any] = {
+        "_id": user_id or str(uuid.uuid4()),
+        "username": data.username,
+        "usernameKey": data.username.lower(),
+        "email": data.email,
+        "passwordHash": password_hash,
+        "fullName": data.fullName,
+        "nameKey": search_key(data.fullName),  # tutor search by name ignores case and diacritics
+        "phone": data.phone,
+        "role": data.role,
+        "createdAt": created_at,
+        **(extra or {}),
+    }
+    if data.role == Role.EMPLOYEE:
+        doc["employeeId"] = employee_id or str(uuid.uuid4())
+    return doc
+
+
 async def create_user(
     ctx: Context,
     data: NewUser,
@@ -91,21 +120,8 @@ async def create_user(
     employee_id: str | None = None,
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    doc: dict[str, Any] = {
-        "_id": user_id or str(uuid.uuid4()),
-        "username": data.username,
-        "usernameKey": data.username.lower(),
-        "email": data.email,
-        "passwordHash": await hash_password(ctx.settings, data.password),
-        "fullName": data.fullName,
-        "nameKey": search_key(data.fullName),  # tutor search by name ignores case and diacritics
-        "phone": data.phone,
-        "role": data.role,
-        "createdAt": ctx.clock.now(),
-        **(extra or {}),
-    }
-    if data.role == Role.EMPLOYEE:
-        doc["employeeId"] = employee_id or str(uuid.uuid4())
+    password_hash = await hash_password(ctx.settings, data.password)
+    doc = user_document(data, password_hash, ctx.clock.now(), user_id=user_id, employee_id=employee_id, extra=extra)
     try:
         await ctx.db[COLLECTION].insert_one(doc)
     except DuplicateKeyError:
