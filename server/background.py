@@ -17,6 +17,17 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
+_DETACHED: set[asyncio.Task[None]] = set()  # tasks nobody awaits, kept referenced until done
+
+
+def detached(coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+    """Run `coro` in a task nobody awaits (a close after an ack, a websocket's closing handshake),
+    kept referenced until it is done so that it is not collected half way."""
+    task = asyncio.get_running_loop().create_task(coro)
+    _DETACHED.add(task)
+    task.add_done_callback(_DETACHED.discard)
+    return task
+
 
 @contextlib.asynccontextmanager
 async def running(*bodies: Callable[[], Coroutine[Any, Any, None]]) -> AsyncIterator[None]:

@@ -30,7 +30,7 @@ from pydantic import BaseModel
 
 from server import fast_json, ws_driver
 from server.auth import Principal, ensure_still_valid, principal_from_token
-from server.background import periodic
+from server.background import detached, periodic
 from server.context import Context
 from server.envelope import ack_failure
 from server.errors import AuthError, DomainError, ValidationFailed
@@ -46,7 +46,6 @@ MAX_PAYLOAD_BYTES = 64 * 1024
 EXPIRY_CHECK_SECONDS = 0.2  # how late after its token's expiry a socket may be closed
 ACK_FLUSH_SECONDS = 0.05
 REVALIDATE_SECONDS = 5.0  # how long a socket's revocation check stands while the relay stays up
-_PENDING: set[asyncio.Task[None]] = set()  # closes scheduled after an ack (kept referenced until done)
 
 
 _PACKET_HEAD = re.compile(r"^(\d)(/[^,\[{]*,)?(\d+)?")
@@ -215,9 +214,7 @@ def _end_after_ack(ctx: Context, sid: str, exc: AuthError) -> None:
         await asyncio.sleep(ACK_FLUSH_SECONDS)
         await ctx.realtime.end_local([sid], TOKEN_EXPIRED if exc.reason == "expired" else TOKEN_REVOKED)
 
-    task = asyncio.get_running_loop().create_task(end())
-    _PENDING.add(task)
-    task.add_done_callback(_PENDING.discard)
+    detached(end())
 
 
 def _wrap(

@@ -29,7 +29,6 @@ import asyncio
 import contextlib
 import logging
 import struct
-from collections.abc import Coroutine
 from typing import Any
 
 from aiohttp import WSMsgType
@@ -38,6 +37,8 @@ from engineio import exceptions, packet
 from engineio.async_drivers.aiohttp import WebSocket
 from engineio.async_socket import AsyncSocket
 
+from server.background import detached
+
 log = logging.getLogger(__name__)
 
 MAX_BUFFERED_BYTES = 4 * 1024 * 1024  # unread by one client before it is dropped
@@ -45,15 +46,6 @@ MAX_BUFFERED_BYTES = 4 * 1024 * 1024  # unread by one client before it is droppe
 _LEN2 = struct.Struct("!BBH").pack
 _LEN3 = struct.Struct("!BBQ").pack
 _DATA = (WSMsgType.TEXT, WSMsgType.BINARY)
-_PENDING: set[asyncio.Task[None]] = set()
-
-
-def _keep(coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-    """Run `coro` in a task referenced until it is done."""
-    task = asyncio.get_running_loop().create_task(coro)
-    _PENDING.add(task)
-    task.add_done_callback(_PENDING.discard)
-    return task
 
 
 def frame(data: str | bytes) -> bytes:
@@ -102,7 +94,7 @@ class DirectSocket(AsyncSocket):
         websocket's: what was written before goes out first, the reader sees the end."""
         await super().close(wait=False, abort=abort, reason=reason)
         if not self.ws.closed:
-            _keep(self._close_ws())
+            detached(self._close_ws())
 
     async def _close_ws(self) -> None:
         with contextlib.suppress(Exception):
@@ -128,7 +120,7 @@ class DirectSocket(AsyncSocket):
             log.exception("socket %s: receive failed", self.sid)
         # In a task of its own: the disconnect handlers run to the end even when the connection's
         # handler is being cancelled (aiohttp cancels it on a lost connection when so configured).
-        closing = _keep(self.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE))
+        closing = detached(self.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE))
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.shield(closing)
 
