@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import math
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,16 +31,11 @@ from typing import Any
 import aiohttp
 import socketio
 
+from bench.common import free_port
 from tests.processes import wait_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "bench-password-123"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start_server(port: int, data_dir: Path, rate_limit: int) -> subprocess.Popen[bytes]:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.handlers.test_chat_processes import free_port, stop
-from tests.processes import wait_healthy
+from tests.handlers.test_chat_processes import stop
+from tests.processes import free_port, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = ("all", "serve", "worker", "scheduler", "seed")

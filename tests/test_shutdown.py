@@ -17,9 +17,9 @@ from pathlib import Path
 import aiohttp
 import redis.asyncio as aioredis
 
-from tests.handlers.test_chat_processes import ROOT, free_port, register
+from tests.handlers.test_chat_processes import ROOT, register
 from tests.helpers import SocketClient
-from tests.processes import wait_healthy
+from tests.processes import free_port, wait_healthy
 
 
 def pid_alive(pid: int) -> bool:

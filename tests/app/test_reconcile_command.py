@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import uuid
@@ -18,15 +17,9 @@ import aiohttp
 
 from config.settings import Settings
 from server.runtime import open_context
-from tests.processes import wait_healthy
+from tests.processes import free_port, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_run_py_reconcile_help() -> None:

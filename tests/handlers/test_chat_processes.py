@@ -14,22 +14,15 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
-from socket import socket
 from typing import Any
 
 import aiohttp
 
 from tests.helpers import SocketClient
-from tests.processes import wait_healthy
+from tests.processes import free_port, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 30.0
-
-
-def free_port() -> int:
-    with socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start_server(port: int, data_dir: Path, redis_url: str, secret: str, database: str) -> subprocess.Popen[bytes]:

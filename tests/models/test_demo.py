@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from typing import Any
 
 import pytest
@@ -17,6 +16,7 @@ from server.context import Context
 from server.store import open_store
 from tests.assignments_fixtures import A1, A2, A3, CANCEL_BODY, LIST_URL, cancel_url
 from tests.helpers import Api
+from tests.processes import free_port
 
 DEMO_IDS = [demo.CUSTOMER_ID, demo.EMPLOYEE_USER_ID, demo.ADMIN_ID]
 
@@ -114,12 +114,6 @@ async def test_seed_command_goes_through_the_running_server(
     assert await counts(ctx) == (3, 3, 3)  # in the server's own store
     jane = await api.login("jane_smith", demo.DEMO_PASSWORD)
     assert (await api.get(LIST_URL, token=jane.token)).body["totalItems"] == 3
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def test_seed_command_without_a_server_writes_the_store(

