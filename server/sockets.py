@@ -25,10 +25,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import socketio
 from pydantic import BaseModel
 
-from server import fast_json, ws_driver
+from server import fast_json, packets, ws_driver
 from server.auth import Principal, ensure_still_valid, principal_from_token
 from server.background import detached, periodic
 from server.context import Context
@@ -57,10 +58,11 @@ class SocketServer(socketio.AsyncServer):
 
     Its websockets do not deflate (server/ws_driver.py): deflate was 13% of the saturated chat
     server's profile, and its zlib contexts a large part of each idle socket's memory. Its packets
-    go through orjson (server/fast_json.py)."""
+    go through orjson (server/fast_json.py), encoded once when built (server/packets.py)."""
 
     def __init__(self, *args: Any, default_locale: str = "en", **kwargs: Any) -> None:
         kwargs.setdefault("json", fast_json)
+        kwargs.setdefault("serializer", packets.Packet)
         super().__init__(*args, **kwargs)
         ws_driver.install(self.eio)
         self.default_locale = default_locale
@@ -155,17 +157,25 @@ def _event_payload(args: tuple[Any, ...]) -> Any:
     if len(args) > 1:
         raise DomainError("common.too_many_arguments")
     data = args[0] if args else None
+    try:
+        size = len(orjson.dumps(data))  # refuses bytes, lone surrogates, deep nesting: sorted out below
+    except (TypeError, orjson.JSONEncodeError):
+        size = _checked_size(data)
+    if size > MAX_PAYLOAD_BYTES:
+        raise DomainError("common.payload_too_large")
+    return data
+
+
+def _checked_size(data: Any) -> int:
+    """The JSON size of a payload orjson refused, or the reason it is refused."""
     if socketio.packet.Packet.data_is_binary(data):
         raise ValidationFailed([{"field": "payload", "key": "validation.binary_not_supported"}])
     try:
-        size = len(dumps(data).encode("utf-8"))
+        return len(dumps(data).encode("utf-8"))
     except UnicodeEncodeError:
         raise ValidationFailed([{"field": "payload", "key": "validation.invalid_text"}]) from None
     except (TypeError, ValueError, RecursionError):
         raise ValidationFailed([{"field": "payload", "key": "validation.invalid_type"}]) from None
-    if size > MAX_PAYLOAD_BYTES:
-        raise DomainError("common.payload_too_large")
-    return data
 
 
 async def _session(sio: socketio.AsyncServer, sid: str) -> tuple[Principal, str]:

@@ -129,3 +129,39 @@ async def test_pings_keep_an_answering_client_and_drop_a_silent_one(api: Api, so
         assert client.app[CTX_KEY].realtime.is_local(sid)
         assert await wait_until(lambda: not client.app[CTX_KEY].realtime.is_local(sid))
     assert answering.sio.connected
+
+
+class RecordingTransport:
+    """A transport that notes each write and passes everything on."""
+
+    def __init__(self, transport: Any) -> None:
+        self.transport = transport
+        self.writes: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(bytes(data))
+        self.transport.write(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.transport, name)
+
+
+async def test_what_one_socket_is_sent_in_one_loop_turn_goes_out_in_one_write_in_order(
+    api: Api, sockets: Any, client: Any
+) -> None:
+    a = await api.user()
+    sock = await sockets(a.token)
+    server_side = eio_socket(client, sock.sio.get_sid())
+    recorder = server_side.transport = RecordingTransport(server_side.transport)
+    realtime = client.app[CTX_KEY].realtime
+    for n in range(3):  # no await in between suspends: one turn of the loop
+        await realtime.emit("test:turn", {"n": n}, [f"user:{a.id}"])
+    assert recorder.writes == []  # nothing written yet: at the end of the turn
+    await wait_until(lambda: len(sock.events("test:turn")) == 3)
+    assert [e["n"] for e in sock.events("test:turn")] == [0, 1, 2]
+    assert len(recorder.writes) == 1
+    assert recorder.writes[0] == b"".join(frame(f'42["test:turn",{{"n":{n}}}]') for n in range(3))
+
+    await realtime.emit("test:turn", {"n": 3}, [f"user:{a.id}"])  # a later turn: a write of its own
+    await wait_until(lambda: len(sock.events("test:turn")) == 4)
+    assert len(recorder.writes) == 2
