@@ -15,7 +15,9 @@ Every refusal carries `retryAfter` (whole seconds), which becomes the `Retry-Aft
 
 from __future__ import annotations
 
+import itertools
 import math
+import os
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -87,7 +89,7 @@ async def take(
     """Record one call under `key`, or raise `RateLimited(message_key, retryAfter=<seconds>)`."""
     bucket = Bucket(key, limit, window_seconds)
     now_ms = epoch_millis(ctx.clock.now())
-    args: list[int | str] = [now_ms, bucket.window_ms, limit, uuid.uuid4().hex]
+    args: list[int | str] = [now_ms, bucket.window_ms, limit, _member()]
     wait_ms = int(await eval_script(ctx.redis, _TAKE, [KEY_PREFIX + key], *args))
     if wait_ms > 0:
         ctx.metrics.rate_limited.labels(_bucket_name(key)).inc()
@@ -105,7 +107,7 @@ async def reserve(ctx: Context, buckets: Sequence[Bucket], message_key: str = "c
     Returns the entry's id for `release`: an attempt that turns out fine is taken back, so only
     failures stay counted, while concurrent attempts cannot slip past the limit between a check
     and a later record (each takes its slot atomically before it is tried)."""
-    member = uuid.uuid4().hex
+    member = _member()
     args: list[int | str] = [epoch_millis(ctx.clock.now()), member]
     for bucket in buckets:
         args += [bucket.window_ms, bucket.limit]
@@ -123,6 +125,23 @@ async def release(ctx: Context, buckets: Sequence[Bucket], member: str) -> None:
     for bucket in buckets:
         pipe.zrem(KEY_PREFIX + bucket.key, member)
     await pipe.execute()
+
+
+_PROCESS = uuid.uuid4().hex  # with a counter: unique entries without a random draw (a syscall) each
+_entries = itertools.count()
+
+
+def _new_process() -> None:
+    global _PROCESS
+    _PROCESS = uuid.uuid4().hex
+
+
+os.register_at_fork(after_in_child=_new_process)
+
+
+def _member() -> str:
+    """A new entry of a log: unique across processes and calls."""
+    return f"{_PROCESS}:{next(_entries)}"
 
 
 def _bucket_name(key: str) -> str:
