@@ -18,13 +18,17 @@
   frames the event once and writes the same bytes to each websocket recipient's transport in turn
   (server/ws_driver.py `DirectSocket`), and queues it for the others (long-polling) in turn: the
   same packets in the same order, without a task, a queue or a frame build per delivery.
-- Publishing in the background, in order. Upstream's `emit` delivers to this process's sockets and
-  then waits for its PUBLISH round trip before the emitting request goes on. Here the message is
-  queued for one publisher task, which sends whatever has queued meanwhile in one pipeline (one
-  round trip for many emits under load) in emit order, so the other processes still see emits in
-  the order they were made; the emitting request waits only for a closing event's publish (a
-  logout must know its order went out). A message that cannot be published is logged and
-  dropped, as upstream does; `aclose()` flushes the queue first.
+- Publishing in the background, in order, in batches. Upstream's `emit` delivers to this
+  process's sockets and then waits for its PUBLISH round trip before the emitting request goes on.
+  Here the message is queued for one publisher task, which sends whatever has queued meanwhile as
+  one Redis message (`{"method": "batch", "host_id", "messages": [...]}`, in emit order; a lone
+  message goes as itself), so the other processes still see emits in the order they were made; the
+  emitting request waits only for a closing event's publish (a logout must know its order went
+  out). A message that cannot be published is logged and dropped, as upstream does; `aclose()`
+  flushes the queue first. Every subscriber gets each published message back, its publisher
+  included: one batch instead of one message per emit is one delivery, one parse and one host check
+  for all of them (this process skips its own batches unread). Every process sharing a channel must
+  understand batches (run one version per channel): upstream ignores them.
 - Telling whether the relay can be trusted. `relay_epoch` changes whenever the subscription is
   lost, and `relay_up` says it is live: while it stays up, every closing event published reaches
   this process, which the socket layer relies on to skip re-reading the revocation list on every
@@ -61,6 +65,35 @@ FLUSH_SECONDS = 2.0  # at close, how long queued messages may take to go out
 RESUBSCRIBE_FIRST_SECONDS = 0.1
 RESUBSCRIBE_MAX_SECONDS = 2.0
 READ_WAKEUP_SECONDS = 1.0
+
+
+_BATCH_HEAD = b'{"method":"batch",'
+
+
+def batch_of(host_id: str, messages: list[Any]) -> dict[str, Any]:
+    """The one relay message carrying several (its keys in this order: see `batch_prefix`)."""
+    return {"method": "batch", "host_id": host_id, "messages": messages}
+
+
+def batch_prefix(host_id: str) -> bytes:
+    """How a batch published by `host_id` begins, as encoded by `fast_json`."""
+    return _BATCH_HEAD + b'"host_id":"' + host_id.encode() + b'"'
+
+
+def relayed(data: bytes | str, own_prefix: bytes = b"") -> list[Any]:
+    """The messages in one relayed Redis message: itself, or those of a batch; none when it is a
+    batch this process published (`own_prefix`), which it recognizes without decoding it."""
+    raw = data.encode() if isinstance(data, str) else data
+    if not raw.startswith(_BATCH_HEAD):
+        return [data]
+    if own_prefix and raw.startswith(own_prefix):
+        return []
+    try:
+        messages = fast_json.loads(raw)["messages"]
+    except (ValueError, KeyError, TypeError):
+        log.warning("realtime: an undecodable batch was dropped")
+        return []
+    return [m for m in messages if isinstance(m, dict)] if isinstance(messages, list) else []
 
 
 class _DirectEmit(socketio.AsyncManager):
@@ -156,20 +189,28 @@ class RedisSocketManager(socketio.AsyncRedisManager, _DirectEmit):
                 self._outbox.task_done()
 
     async def _publish_batch(self, messages: list[Any]) -> None:
-        """One pipeline of PUBLISH commands; a second attempt on a fresh connection."""
+        """One PUBLISH of the whole batch (`relayed`); a second attempt on a fresh connection."""
+        payload = self.json.dumps(messages[0] if len(messages) == 1 else batch_of(self.host_id, messages))
         for attempt in (1, 2):
             try:
                 if not self.connected:
                     self._redis_connect()
-                pipe = self.redis.pipeline(transaction=False)
-                for message in messages:
-                    pipe.publish(self.channel, self.json.dumps(message))
-                await pipe.execute()
+                await self.redis.publish(self.channel, payload)
                 return
             except Exception:
                 if attempt == 2:
                     raise
                 self.connected = False
+
+    async def _listen(self) -> AsyncIterator[Any]:
+        """Upstream's `_listen`, with batches opened (`relayed`) and this process's own skipped."""
+        channel = self.channel.encode("utf-8")
+        own = batch_prefix(self.host_id)
+        async for message in self._redis_listen_with_retries():
+            if message.get("channel") != channel or message.get("type") != "message" or "data" not in message:
+                continue
+            for item in relayed(message["data"], own):
+                yield item
 
     async def _flush(self) -> None:
         if self._outbox is not None and self._publisher is not None and not self._publisher.done():
