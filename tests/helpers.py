@@ -205,3 +205,12 @@ class SocketClient:
     async def close(self) -> None:
         if self.sio.connected:
             await self.sio.disconnect()
+
+
+async def wait_until(condition: Callable[[], Any], seconds: float = 5.0) -> bool:
+    """Whether `condition()` holds within `seconds` (checked every 20 ms)."""
+    for _ in range(int(seconds / 0.02)):
+        if condition():
+            return True
+        await asyncio.sleep(0.02)
+    return bool(condition())

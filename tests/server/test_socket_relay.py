@@ -10,6 +10,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from server.socket_manager import TOKEN_REVOKED, RedisSocketManager, relayed
+from tests.helpers import wait_until
 
 
 async def _received(
@@ -67,17 +68,15 @@ async def test_a_process_hears_the_batches_of_others_and_skips_its_own(redis_url
 
     task = asyncio.create_task(listen())
     try:
+        assert await wait_until(lambda: me.relay_up)
         async with asyncio.timeout(5):
-            while not me.relay_up:
-                await asyncio.sleep(0.01)
             for i in range(5):
                 await me.emit("mine", {"i": i}, room="r")
                 await other.emit("theirs", {"i": i}, room="r")
             await me.emit("mine", {"i": 5}, room="r")
             await asyncio.sleep(0.05)
             await other.emit("theirs", {"i": 5}, room="r")  # a batch of one: published as itself
-            while len(heard) < 6:
-                await asyncio.sleep(0.01)
+            assert await wait_until(lambda: len(heard) >= 6)
             await asyncio.sleep(0.1)  # anything more would have arrived by now
     finally:
         task.cancel()

@@ -14,7 +14,7 @@ from engineio.async_socket import AsyncSocket
 from server.http import CTX_KEY
 from server.ws_driver import DirectSocket, frame
 from tests.handlers.test_presence import about, share_conversation
-from tests.helpers import Api
+from tests.helpers import Api, wait_until
 
 
 def eio_socket(client: Any, sid: str) -> Any:
@@ -98,14 +98,6 @@ async def test_a_user_counts_as_connected_here_until_their_last_socket_here_clos
             break
         await asyncio.sleep(0.02)
     assert not realtime.connected_here(a.id)
-
-
-async def wait_until(condition: Any, seconds: float = 5.0) -> bool:
-    for _ in range(int(seconds / 0.02)):
-        if condition():
-            return True
-        await asyncio.sleep(0.02)
-    return bool(condition())
 
 
 async def test_pings_keep_an_answering_client_and_drop_a_silent_one(api: Api, sockets: Any, client: Any) -> None:
