@@ -9,7 +9,9 @@
 Each server gets `--clients` (200) socket.io clients (the official Node client, bench/node/load.js)
 in rooms/conversations of `--group` (10); every client sends every I ms for `--duration` seconds,
 I shrinking step by step. A step holds when at least 97% of the expected deliveries (sent x group)
-arrive and p99 <= 250 ms; a server's sustained figure is its best held step (deliveries/s). Servers:
+arrive and p99 <= 250 ms; after the ladder, `--refine` rounds (3) bisect each server's limit between
+its last held and first missed step; a server's sustained figure is its best held step
+(deliveries/s). Servers:
 
   project   `run.py serve` on embedded defaults (fresh DATA_DIR), driving its own `chat:send` with
             users and conversations made over REST (bench/setup_chat.py); the chat rate limit is
@@ -177,6 +179,36 @@ def ladders(node: str, servers: list[Server], intervals: list[int], args: argpar
             time.sleep(1)
 
 
+def refine(node: str, servers: list[Server], rounds: int, args: argparse.Namespace) -> None:
+    """Bisect each server's limit between its best held interval and the next one it missed
+    (geometric midpoints, `rounds` times, the servers' steps interleaved): a ladder's coarse steps
+    can make two servers look equal (both held I=250 and missed I=125) when one holds far more."""
+    if rounds <= 0:
+        return
+    bounds: dict[str, tuple[int, int]] = {}
+    for server in servers:
+        best = server.sustained
+        missed = [s["interval_ms"] for s in server.steps if not s["held"]]
+        if best is None or not any(i < best["interval_ms"] for i in missed):
+            continue  # nothing held, or it never missed: no bracket to narrow
+        bounds[server.name] = (best["interval_ms"], max(i for i in missed if i < best["interval_ms"]))
+    if bounds:
+        print(f"\nrefining between the last held and the first missed interval ({rounds} rounds)", flush=True)
+    for _ in range(rounds):
+        for server in servers:
+            if server.name not in bounds:
+                continue
+            held, missed = bounds[server.name]
+            interval = round((held * missed) ** 0.5)
+            if interval in (held, missed):
+                continue
+            r = run_step(node, server, args.clients, args.group, interval, args.duration)
+            server.steps.append(r)
+            print(f"  {server.name:16}" + fmt_step(r), flush=True)
+            bounds[server.name] = (interval, missed) if r["held"] else (held, interval)
+            time.sleep(1)
+
+
 def prepare_project(children: Children, data_dir: Path, args: argparse.Namespace) -> Server:
     from bench.setup_chat import main as setup_chat
 
@@ -231,6 +263,9 @@ def main() -> None:
     parser.add_argument(
         "--servers", default="project,python,node", help="which of project,python,node (default: all three)"
     )
+    parser.add_argument(
+        "--refine", type=int, help="bisection rounds between each server's last held and first missed step (default 3)"
+    )
     parser.add_argument("--no-third", action="store_true", help="skip the steps at 1/3 of python-socketio's load")
     parser.add_argument("--profile", type=int, metavar="MS", help="only: py-spy on the project at this interval")
     parser.add_argument("--profile-out", default="/tmp/fanout-profile", help="py-spy output prefix (with --profile)")
@@ -270,6 +305,7 @@ def main() -> None:
             servers["node"] = Server("node socket.io", url, proc.pid)
 
         ladders(node, list(servers.values()), intervals, args, stop_after)
+        refine(node, list(servers.values()), args.refine if args.refine is not None else 3, args)
 
         third: dict[str, dict[str, Any]] = {}
         ref = servers.get("python")
