@@ -20,7 +20,10 @@ journal's back. `install(collection)` replaces those parts on one collection:
   last tiebreak as before), slices skip/limit, and copies a document only when it is yielded.
 - Change tracking. Between `begin()` and `end()` every id stored, deleted or handed to an update is
   collected; `end()` re-files those documents in the hash indexes and returns them, which is what
-  the journal records (their after-images, or their deletion).
+  the journal records (their after-images, or their deletion). A document whose keys for an index
+  are unchanged is not re-filed there (a conversation's update no longer moves its `memberIds`
+  entries out and back in), and a lookup hands out its bucket instead of a copy (a message's
+  unique check no longer copies the ids of every message of its conversation).
 
 - Unique checks. A document outside a partial unique index (`partialFilterExpression` does not
   match it: a chat message still reserved, a group conversation without `directKey`) cannot
@@ -37,6 +40,7 @@ import itertools
 import math
 import operator
 from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Set as AbstractSet
 from datetime import datetime
 from typing import Any
 
@@ -45,6 +49,7 @@ from mongomock import DuplicateKeyError, filtering, helpers
 from mongomock.store import CollectionStore
 
 Key = tuple[Any, ...]
+_NONE: frozenset[Any] = frozenset()
 
 
 class _TrackedStore(CollectionStore):
@@ -68,6 +73,8 @@ class _TrackedStore(CollectionStore):
 
 def _key(value: Any) -> Key | None:
     """A hashable key with MongoDB's equality (1 == 1.0, True != 1), or None when not indexable."""
+    if type(value) is str:  # the usual case first
+        return ("str", value)
     if value is None:
         return ("null",)
     if isinstance(value, bool):
@@ -102,6 +109,9 @@ class FieldIndex:
         return tuple(k for k in keys if k is not None)
 
     def update(self, doc_id: Any, doc: dict[str, Any] | None) -> None:
+        keys = None if doc is None else self._keys(doc)
+        if doc is not None and (doc_id in self.overflow if keys is None else self.filed.get(doc_id) == keys):
+            return  # filed under the same keys already (an update of other fields)
         for key in self.filed.pop(doc_id, ()):
             bucket = self.buckets[key]
             bucket.discard(doc_id)
@@ -110,7 +120,6 @@ class FieldIndex:
         self.overflow.discard(doc_id)
         if doc is None:
             return
-        keys = self._keys(doc)
         if keys is None:
             self.overflow.add(doc_id)
             return
@@ -118,7 +127,12 @@ class FieldIndex:
             self.buckets.setdefault(key, set()).add(doc_id)
         self.filed[doc_id] = keys
 
-    def lookup(self, values: list[Any]) -> set[Any] | None:
+    def lookup(self, values: list[Any]) -> AbstractSet[Any] | None:
+        """Candidates holding one of `values` (read only: possibly a bucket itself, not a copy:
+        a lookup costs O(1), not the size of the bucket)."""
+        if len(values) == 1 and not self.overflow:
+            key = _key(values[0])
+            return None if key is None else self.buckets.get(key, _NONE)
         found = set(self.overflow)
         for value in values:
             key = _key(value)
@@ -151,6 +165,9 @@ class CompoundIndex:
         return tuple(keys)
 
     def update(self, doc_id: Any, doc: dict[str, Any] | None) -> None:
+        key = None if doc is None else self._key_of(doc)
+        if doc is not None and (doc_id in self.overflow if key is None else self.filed.get(doc_id) == key):
+            return  # filed under the same key already
         old = self.filed.pop(doc_id, None)
         if old is not None:
             bucket = self.buckets[old]
@@ -160,15 +177,14 @@ class CompoundIndex:
         self.overflow.discard(doc_id)
         if doc is None:
             return
-        key = self._key_of(doc)
         if key is None:
             self.overflow.add(doc_id)
             return
         self.buckets.setdefault(key, set()).add(doc_id)
         self.filed[doc_id] = key
 
-    def lookup(self, values: dict[str, list[Any]]) -> set[Any] | None:
-        """Candidates when `values` names every field (else None)."""
+    def lookup(self, values: dict[str, list[Any]]) -> AbstractSet[Any] | None:
+        """Candidates when `values` names every field (else None); read only, as above."""
         per_field: list[list[Key]] = []
         combinations = 1
         for field in self.fields:
@@ -181,6 +197,8 @@ class CompoundIndex:
             combinations *= len(per_field[-1])
         if combinations > self.MAX_LOOKUP_KEYS:
             return None
+        if combinations == 1 and not self.overflow:
+            return self.buckets.get(tuple(keys[0] for keys in per_field), _NONE)
         found = set(self.overflow)
         for combination in itertools.product(*per_field):
             found |= self.buckets.get(combination, set())
@@ -323,8 +341,8 @@ class Engine:
             )
         )
 
-    def _candidate_set(self, spec: Any) -> set[Any] | None:
-        best: set[Any] | None = None
+    def _candidate_set(self, spec: Any) -> AbstractSet[Any] | None:
+        best: AbstractSet[Any] | None = None
         if self.exact(spec):  # every bucket must hold: intersect them all
             for field, value in spec.items():
                 bucket = self.fields[field].lookup([value]) or set()
@@ -336,7 +354,7 @@ class Engine:
             if field == "_id":
                 if any(isinstance(v, (dict, list, bool)) for v in values):
                     continue
-                found: set[Any] | None = {v for v in values if v in self.store._documents}
+                found: AbstractSet[Any] | None = {v for v in values if v in self.store._documents}
             elif field in self.fields:
                 found = self.fields[field].lookup(values)
             else:
@@ -349,7 +367,7 @@ class Engine:
                 if found is not None and (best is None or len(found) < len(best)):
                     best = found
         if best is not None and self.store.touched:  # changed by the write in progress: stale entries
-            best = best.union(self.store.touched)
+            best = best | self.store.touched.keys()
         return best
 
     def iter_documents(self, spec: Any) -> Iterator[dict[str, Any]]:
