@@ -399,7 +399,11 @@ def _apply(doc: dict[str, Any], plan: Plan) -> tuple[dict[str, Any], bool] | Non
         else:
             result = max(old, value) if operator == _MAX else min(old, value)
         parent[name] = result
-        if old is _MISSING or old != result:
+        if old is _MISSING:
+            changed = True
+        elif result is old:  # (mongomock compares containers: `is` first, so a NaN kept is no change)
+            continue
+        elif old != result:
             changed = True
         elif not _identical(old, result):
             ambiguous = True

@@ -340,6 +340,77 @@ async def test_operations_by_id_answer_as_plain_mongomock(seed: int) -> None:
         assert 0 < fallbacks[name] < count * 0.6, (name, fallbacks[name], count)
 
 
+EDGE_DOCUMENT = {
+    "_id": "e",
+    "n": 1,
+    "f": 2.5,
+    "z": 0.0,
+    "nan": math.nan,
+    "when": datetime(2025, 1, 1, 12, 0, 0, 123000),
+    "s": "b",
+    "none": None,
+    "list": [1, 2],
+    "sub": {"a": 1, "b": {"c": "x"}},
+    "ordered": OrderedDict([("a", 1)]),
+}
+EDGE_UPDATES: list[dict[str, Any]] = [
+    {"$min": {"nan": 0}},  # the same NaN object stays: no change
+    {"$max": {"nan": 5, "n": 1}},
+    {"$inc": {"nan": 0}},  # a new NaN: a change
+    {"$set": {"n": 1.0}},  # equal, not identical: mongomock stores 1.0 and counts no change
+    {"$set": {"z": -0.0}},
+    {"$set": {"n": True}},
+    {"$inc": {"n": 0}},
+    {"$inc": {"n": 0.0}},
+    {"$inc": {"f": 1, "new": 2.5}},
+    {"$inc": {"s": 1}},
+    {"$inc": {"n": True}},
+    {"$max": {"s": "a", "when": datetime(2024, 1, 1, tzinfo=UTC)}},
+    {"$max": {"when": datetime(2025, 1, 1, 12, 0, 0, 123999)}},  # the same millisecond
+    {"$max": {"when": datetime(2025, 1, 1, 13, 0, tzinfo=timezone(timedelta(hours=2)))}},
+    {"$min": {"s": 1}},
+    {"$min": {"none": 1}},
+    {"$max": {"missing": None}},
+    {"$max": {"sub.b.d": 3, "sub.e.f": "y"}},
+    {"$set": {"sub": {"b": {"c": "x"}, "a": 1}}},  # equal with the keys reordered
+    {"$set": {"sub": {"a": 1, "b": {"c": "x"}}}},
+    {"$set": {"ordered": {"a": 1}}},
+    {"$set": {"sub.b.c": "x", "sub.a": 2}},
+    {"$unset": {"sub.b.c": "", "sub.q.r": "", "missing": ""}},
+    {"$unset": {"missing.deeper": ""}},
+    {"$set": {"list.0": 5}},
+    {"$set": {"s.x": 1}},
+    {"$set": {"sub.a": 1}, "$inc": {"sub.a": 1}},
+    {"$set": {"sub": 1}, "$unset": {"sub.a": ""}},
+    {"$set": {"big": 2**64}},
+    {"$set": {"text": "lone \ud800"}},
+    {"$set": {"$bad": 1}},
+    {"$set": {}},
+    {"$setOnInsert": {"a": 1}},
+]
+
+
+@pytest.mark.parametrize("update", EDGE_UPDATES, ids=[str(u) for u in EDGE_UPDATES])
+async def test_edge_updates_answer_as_plain_mongomock(update: dict[str, Any]) -> None:
+    """Hand-picked corners: NaN, 1 vs 1.0 vs True, -0.0, datetimes within a millisecond or in
+    another zone, type mismatches, key order, OrderedDict, paths through scalars and arrays,
+    conflicting paths, what BSON refuses, empty and unsupported operators."""
+    plain = mongomock.MongoClient(tz_aware=True)["p"]["docs"]
+    store = await opened()
+    fast = store.db["docs"]
+    plain.insert_one(copy.deepcopy(EDGE_DOCUMENT))
+    await fast.insert_one(copy.deepcopy(EDGE_DOCUMENT))
+    for method, kwargs in (
+        ("update_one", {}),
+        ("find_one_and_update", {"return_document": ReturnDocument.AFTER}),
+        ("find_one_and_update", {"projection": {"n": 1, "nan": 1}}),
+    ):
+        mine = await async_outcome(getattr(fast, method), {"_id": "e"}, copy.deepcopy(update), **kwargs)
+        theirs = outcome(getattr(plain, method), {"_id": "e"}, copy.deepcopy(update), **kwargs)
+        assert mine == theirs, (method, kwargs)
+        assert canon(store.engine("docs").store._documents["e"]) == canon(plain._store._documents["e"])
+
+
 async def test_covered_shapes_stay_on_the_fast_path() -> None:
     """The chat send path's calls do not go to mongomock."""
     store = await opened()
