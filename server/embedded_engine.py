@@ -20,12 +20,22 @@ journal's back. `install(collection)` replaces those parts on one collection:
   last tiebreak as before), slices skip/limit, and copies a document only when it is yielded.
 - Change tracking. Between `begin()` and `end()` every id stored, deleted or handed to an update is
   collected; `end()` re-files those documents in the hash indexes and returns them, which is what
-  the journal records (their after-images, or their deletion).
+  the journal records (their after-images, or their deletion). A document whose keys for an index
+  are unchanged is not re-filed there (a conversation's update no longer moves its `memberIds`
+  entries out and back in), and a lookup hands out its bucket instead of a copy (a message's
+  unique check no longer copies the ids of every message of its conversation).
+- Single-document operations by `_id` (`insert_one`, `update_one`, `find_one_and_update`,
+  `find_one`): `embedded_by_id.ById`, installed over mongomock's methods like the above. They
+  note a document as changed only when it changed, so an update that changes nothing is not
+  journaled.
 
 - Unique checks. A document outside a partial unique index (`partialFilterExpression` does not
   match it: a chat message still reserved, a group conversation without `directKey`) cannot
   collide under that index, as on MongoDB, so it is not checked against it; mongomock checked it
-  anyway, against every document sharing its (null) values.
+  anyway, against every document sharing its (null) values. When the hash index of an index's
+  fields shows no other document holding the same values, the collision query is skipped; else it
+  runs on the other candidates only (the document itself holds its values). Nothing a check reads
+  is noted as changed.
 
 TTL expiry is switched off here; the store sweeps expired documents itself, through the journal.
 """
@@ -37,6 +47,7 @@ import itertools
 import math
 import operator
 from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Set as AbstractSet
 from datetime import datetime
 from typing import Any
 
@@ -44,7 +55,10 @@ from bson import ObjectId
 from mongomock import DuplicateKeyError, filtering, helpers
 from mongomock.store import CollectionStore
 
+from server.embedded_by_id import ById, matches
+
 Key = tuple[Any, ...]
+_NONE: frozenset[Any] = frozenset()
 
 
 class _TrackedStore(CollectionStore):
@@ -62,12 +76,31 @@ class _TrackedStore(CollectionStore):
         if self.touched is not None:
             self.touched[key] = None
 
+    def put(self, key: Any, doc: dict[str, Any]) -> None:
+        """`self[key] = doc` without mongomock's reader-writer lock (operations already run one at
+        a time, under the embedded store's lock): the single-document path's write."""
+        self._documents[key] = doc
+        if self.touched is not None:
+            self.touched[key] = None
+
+    def restore(self, key: Any, doc: dict[str, Any] | None, tracked: bool) -> None:
+        """Undo a `put` refused by a unique index: the old document back (or none), and `key`
+        untracked again unless the write had already changed it (nothing to journal)."""
+        if doc is None:
+            self._documents.pop(key, None)
+        else:
+            self._documents[key] = doc
+        if self.touched is not None and not tracked:
+            self.touched.pop(key, None)
+
     def _remove_expired_documents(self) -> None:
         return None  # see the module docstring: expiry is the store's sweep, journaled
 
 
 def _key(value: Any) -> Key | None:
     """A hashable key with MongoDB's equality (1 == 1.0, True != 1), or None when not indexable."""
+    if type(value) is str:  # the usual case first
+        return ("str", value)
     if value is None:
         return ("null",)
     if isinstance(value, bool):
@@ -102,6 +135,9 @@ class FieldIndex:
         return tuple(k for k in keys if k is not None)
 
     def update(self, doc_id: Any, doc: dict[str, Any] | None) -> None:
+        keys = None if doc is None else self._keys(doc)
+        if doc is not None and (doc_id in self.overflow if keys is None else self.filed.get(doc_id) == keys):
+            return  # filed under the same keys already (an update of other fields)
         for key in self.filed.pop(doc_id, ()):
             bucket = self.buckets[key]
             bucket.discard(doc_id)
@@ -110,7 +146,6 @@ class FieldIndex:
         self.overflow.discard(doc_id)
         if doc is None:
             return
-        keys = self._keys(doc)
         if keys is None:
             self.overflow.add(doc_id)
             return
@@ -118,7 +153,12 @@ class FieldIndex:
             self.buckets.setdefault(key, set()).add(doc_id)
         self.filed[doc_id] = keys
 
-    def lookup(self, values: list[Any]) -> set[Any] | None:
+    def lookup(self, values: list[Any]) -> AbstractSet[Any] | None:
+        """Candidates holding one of `values` (read only: possibly a bucket itself, not a copy:
+        a lookup costs O(1), not the size of the bucket)."""
+        if len(values) == 1 and not self.overflow:
+            key = _key(values[0])
+            return None if key is None else self.buckets.get(key, _NONE)
         found = set(self.overflow)
         for value in values:
             key = _key(value)
@@ -151,6 +191,9 @@ class CompoundIndex:
         return tuple(keys)
 
     def update(self, doc_id: Any, doc: dict[str, Any] | None) -> None:
+        key = None if doc is None else self._key_of(doc)
+        if doc is not None and (doc_id in self.overflow if key is None else self.filed.get(doc_id) == key):
+            return  # filed under the same key already
         old = self.filed.pop(doc_id, None)
         if old is not None:
             bucket = self.buckets[old]
@@ -160,15 +203,14 @@ class CompoundIndex:
         self.overflow.discard(doc_id)
         if doc is None:
             return
-        key = self._key_of(doc)
         if key is None:
             self.overflow.add(doc_id)
             return
         self.buckets.setdefault(key, set()).add(doc_id)
         self.filed[doc_id] = key
 
-    def lookup(self, values: dict[str, list[Any]]) -> set[Any] | None:
-        """Candidates when `values` names every field (else None)."""
+    def lookup(self, values: dict[str, list[Any]]) -> AbstractSet[Any] | None:
+        """Candidates when `values` names every field (else None); read only, as above."""
         per_field: list[list[Key]] = []
         combinations = 1
         for field in self.fields:
@@ -181,6 +223,8 @@ class CompoundIndex:
             combinations *= len(per_field[-1])
         if combinations > self.MAX_LOOKUP_KEYS:
             return None
+        if combinations == 1 and not self.overflow:
+            return self.buckets.get(tuple(keys[0] for keys in per_field), _NONE)
         found = set(self.overflow)
         for combination in itertools.product(*per_field):
             found |= self.buckets.get(combination, set())
@@ -220,7 +264,17 @@ class Engine:
         collection._iter_documents = self.iter_documents
         collection.find = self.find
         collection._ensure_uniques = self.ensure_uniques
+        self.by_id = ById(self)
+        self.use_by_id(self.by_id.enabled)
         self.reindex_all()
+
+    def use_by_id(self, enabled: bool) -> None:
+        """Install (or remove, leaving mongomock's own) the single-document methods of `ById`."""
+        for name, method in self.by_id.methods().items():
+            if enabled:
+                setattr(self.collection, name, method)
+            else:
+                vars(self.collection).pop(name, None)
 
     # ------------------------------------------------------------------ indexes and tracking
 
@@ -277,12 +331,13 @@ class Engine:
 
     def ensure_uniques(self, new_data: dict[str, Any]) -> None:
         """mongomock's unique check of a document already stored, skipping the partial indexes
-        that do not cover it."""
+        that do not cover it, and the collision query when the hash index shows that no other
+        document can hold the same values (the usual case: O(1) per index)."""
         for index in self.store.indexes.values():
             if not index.get("unique"):
                 continue
             partial = index.get("partialFilterExpression")
-            if partial is not None and not filtering.filter_applies(partial, new_data):
+            if partial is not None and not matches(partial, new_data):
                 continue
             values: dict[str, Any] = {}
             for key, _ in index["key"]:
@@ -292,9 +347,39 @@ class Engine:
                     values[key] = None
             if index.get("sparse") and set(values.values()) == {None}:
                 continue
+            if self._alone(values, new_data):
+                continue
             spec = values if partial is None else {"$and": [partial, values]}
-            if len(list(itertools.islice(self.iter_documents(spec), 2))) > 1:
+            if self._collides(spec, new_data):
                 raise DuplicateKeyError("E11000 Duplicate Key Error", 11000)
+
+    def _alone(self, values: dict[str, Any], new_data: dict[str, Any]) -> bool:
+        """Whether the hash index of these fields shows that no other stored document holds
+        `values` there: its bucket for them holds at most `new_data`, and no other document was
+        changed by the write in progress (their entries may be stale). A superset of the
+        collision query's matches, as every candidate set here: exact when it is empty."""
+        touched = self.store.touched
+        doc_id = new_data.get("_id")
+        if touched is None or isinstance(doc_id, (dict, list)) or any(i != doc_id for i in touched):
+            return False
+        if len(values) == 1:
+            ((field, value),) = values.items()
+            hashed = self.fields.get(field)
+            found = None if hashed is None or isinstance(value, list) else hashed.lookup([value])
+        else:
+            compound = self.compounds.get(tuple(values))
+            found = None if compound is None else compound.lookup({name: [v] for name, v in values.items()})
+        return found is not None and len(found) <= 1 and all(i == doc_id for i in found)
+
+    def _collides(self, spec: dict[str, Any], new_data: dict[str, Any]) -> bool:
+        """Whether a stored document other than `new_data` matches `spec` (mongomock counts more
+        than one match, `new_data` included: the same answer without filtering `new_data`, which
+        holds these values and is covered by the index). Nothing is noted as changed."""
+        documents = self.store._documents
+        ids = self.candidates(spec)
+        source = documents.values() if ids is None else (documents[i] for i in ids if i in documents)
+        exact = self.exact(spec)
+        return any(doc is not new_data and (exact or matches(spec, doc)) for doc in source)
 
     # ------------------------------------------------------------------ reading
 
@@ -323,8 +408,8 @@ class Engine:
             )
         )
 
-    def _candidate_set(self, spec: Any) -> set[Any] | None:
-        best: set[Any] | None = None
+    def _candidate_set(self, spec: Any) -> AbstractSet[Any] | None:
+        best: AbstractSet[Any] | None = None
         if self.exact(spec):  # every bucket must hold: intersect them all
             for field, value in spec.items():
                 bucket = self.fields[field].lookup([value]) or set()
@@ -336,7 +421,7 @@ class Engine:
             if field == "_id":
                 if any(isinstance(v, (dict, list, bool)) for v in values):
                     continue
-                found: set[Any] | None = {v for v in values if v in self.store._documents}
+                found: AbstractSet[Any] | None = {v for v in values if v in self.store._documents}
             elif field in self.fields:
                 found = self.fields[field].lookup(values)
             else:
@@ -349,11 +434,12 @@ class Engine:
                 if found is not None and (best is None or len(found) < len(best)):
                     best = found
         if best is not None and self.store.touched:  # changed by the write in progress: stale entries
-            best = best.union(self.store.touched)
+            best = best | self.store.touched.keys()
         return best
 
     def iter_documents(self, spec: Any) -> Iterator[dict[str, Any]]:
-        """mongomock's `_iter_documents`: stored documents matching `spec`, natural order."""
+        """mongomock's `_iter_documents`: stored documents matching `spec`, natural order. During a
+        write each one is noted as changed: mongomock updates what it yields in place."""
         documents = self.store._documents
         if not documents:
             filtering.filter_applies(spec, {})  # validates the filter, as mongomock does

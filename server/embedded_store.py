@@ -15,6 +15,10 @@ No library offers an async-PyMongo fake, so this thin adapter exposes the subset
   return once applied and the block's end waits for them all: one commit wait for a chat message's
   four writes instead of four in a row. DATA_DIR has one owner (`datadir_lock`).
 - Fast reads. `embedded_engine` answers indexed lookups in O(matches) and pages in O(page).
+- Cheap single-document writes. An insert, update or find-and-update of one document named by its
+  `_id` (the chat send path's four writes) is done natively by `embedded_by_id`, with mongomock's
+  exact results, at a quarter to a half of mongomock's CPU; an update that changes nothing is not
+  journaled.
 - As concurrent as a network round trip. With an interleave seed (the test suite sets one per
   test) the adapter yields to the event loop a random number of times before and after every
   operation, and between the documents of an async iteration, so a sequence of operations is never
@@ -30,7 +34,6 @@ import functools
 import logging
 import random
 import threading
-import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -39,12 +42,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import mongomock
-from bson import ObjectId
 from mongomock import aggregate as mongomock_aggregate
 from mongomock import helpers
 
 from server import embedded_copy
 from server.datadir_lock import DataDirLock
+from server.embedded_by_id import plain_id
 from server.embedded_engine import Engine
 from server.embedded_journal import Journal, Record, decode, encode, encode_document
 
@@ -69,7 +72,6 @@ _ONE_DOCUMENT = {
     "find_one_and_delete",
     "find_one_and_replace",
 }
-_PLAIN_IDS = (str, int, bytes, ObjectId, uuid.UUID)
 
 
 def _is_small(method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
@@ -80,9 +82,7 @@ def _is_small(method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> boo
     if method not in _ONE_DOCUMENT:
         return False
     spec = args[0] if args else kwargs.get("filter")
-    if not isinstance(spec, dict) or isinstance(spec.get("_id"), bool):
-        return False
-    return isinstance(spec.get("_id"), _PLAIN_IDS) and not kwargs.get("sort")
+    return isinstance(spec, dict) and plain_id(spec.get("_id")) and not kwargs.get("sort")
 
 
 class _Deferred:
