@@ -21,6 +21,7 @@ dying, not the machine): the test suite uses it so that runs are reproducible fr
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sqlite3
 import threading
@@ -73,6 +74,8 @@ CREATE TABLE IF NOT EXISTS indexes (
 
 
 def encode(value: Any) -> str:
+    if type(value) is str:  # most keys: what json_util gives a str (the stdlib's dumps), without its type walk
+        return json.dumps(value)
     return json_util.dumps(value, json_options=ENCODING)
 
 

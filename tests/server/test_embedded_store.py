@@ -354,3 +354,13 @@ async def test_writes_in_a_durable_at_end_block_are_journaled_when_it_ends(tmp_p
     reopened = EmbeddedStore("t", tmp_path)
     assert reopened.open() == 21
     await reopened.close()
+
+
+@pytest.mark.parametrize("key", ["plain", "héllo wörld", '"quoted" \\ and \u2028', "", "x" * 300])
+def test_string_keys_are_written_as_earlier_versions_wrote_them(key: str) -> None:
+    """A row is replaced by its key: a string key must encode exactly as json_util always did."""
+    from bson import json_util
+
+    from server.embedded_journal import ENCODING, encode
+
+    assert encode(key) == json_util.dumps(key, json_options=ENCODING)
