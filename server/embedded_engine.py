@@ -132,7 +132,7 @@ class FieldIndex:
         keys = [_key(v) for v in values]
         if any(k is None for k in keys):
             return None
-        return tuple(k for k in keys if k is not None)
+        return tuple(dict.fromkeys(k for k in keys if k is not None))  # ["x", "x"]: filed once
 
     def update(self, doc_id: Any, doc: dict[str, Any] | None) -> None:
         keys = None if doc is None else self._keys(doc)

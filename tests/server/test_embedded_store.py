@@ -3,6 +3,7 @@ exact types across a restart, reads in O(matches), and one owner per DATA_DIR.""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
 import signal
@@ -364,3 +365,19 @@ def test_string_keys_are_written_as_earlier_versions_wrote_them(key: str) -> Non
     from server.embedded_journal import ENCODING, encode
 
     assert encode(key) == json_util.dumps(key, json_options=ENCODING)
+
+
+async def test_an_array_holding_one_value_twice_is_indexed_and_updated(tmp_path: Any) -> None:
+    """["x", "x"] (or [1, 1.0]) is filed once under its key; re-filing it after an update used to
+    raise KeyError half-way, leaving the change unjournaled and the indexes stale."""
+    store = EmbeddedStore("dup", tmp_path, threaded=False)
+    await asyncio.to_thread(store.open)
+    try:
+        items = store.db["items"]
+        await items.create_index([("tags", 1)])
+        await items.insert_one({"_id": "p", "tags": ["x", "x", 1, 1.0]})
+        await items.update_one({"_id": "p"}, {"$set": {"tags": ["y"]}})
+        assert await items.find_one({"tags": "y"}) == {"_id": "p", "tags": ["y"]}
+        assert await items.find_one({"tags": "x"}) is None
+    finally:
+        await store.close()
