@@ -15,7 +15,7 @@ import redis.asyncio as aioredis
 import redis.exceptions
 
 from config.settings import Settings
-from server.background import detached
+from server.background import TurnBatch, detached
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +125,7 @@ async def eval_script(client: aioredis.Redis, script: str, keys: Sequence[str], 
 
 
 _BATCH_ATTRIBUTE = "_learnhome_script_batch"
+_ScriptCall = tuple[str, Sequence[str], tuple[Any, ...], "asyncio.Future[Any]"]  # script, keys, args, its caller
 
 
 class _ScriptBatch:
@@ -141,24 +142,14 @@ class _ScriptBatch:
 
     def __init__(self, client: aioredis.Redis) -> None:
         self.client = client
-        self.pending: list[tuple[str, Sequence[str], tuple[Any, ...], asyncio.Future[Any]]] = []
-        self.loop: asyncio.AbstractEventLoop | None = None  # the loop whose turn will send `pending`
+        self.turn: TurnBatch[_ScriptCall] = TurnBatch(lambda calls: detached(self._execute(calls)))
 
     def add(self, script: str, keys: Sequence[str], args: tuple[Any, ...]) -> asyncio.Future[Any]:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
-        if loop is not self.loop:  # a first call, or a new loop (tests): what an old one left is void
-            self.pending, self.loop = [], loop
-        if not self.pending:
-            loop.call_soon(self._send)
-        self.pending.append((script, keys, args, future))
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.turn.add((script, keys, args, future))
         return future
 
-    def _send(self) -> None:
-        calls, self.pending = self.pending, []
-        detached(self._execute(calls))
-
-    async def _execute(self, calls: list[tuple[str, Sequence[str], tuple[Any, ...], asyncio.Future[Any]]]) -> None:
+    async def _execute(self, calls: list[_ScriptCall]) -> None:
         pipe = self.client.pipeline(transaction=False)
         for script, keys, args, _ in calls:
             pipe.eval(script, len(keys), *keys, *args)

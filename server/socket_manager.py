@@ -59,7 +59,7 @@ TOKEN_REVOKED = "auth:revoked"
 CLOSING_EVENTS = frozenset({TOKEN_EXPIRED, TOKEN_REVOKED})
 RESYNC_EVENT = "realtime:resync"
 
-PUBLISH_BATCH = 256  # messages per pipeline at most
+PUBLISH_BATCH = 256  # messages per published batch at most
 FLUSH_SECONDS = 2.0  # at close, how long queued messages may take to go out
 
 RESUBSCRIBE_FIRST_SECONDS = 0.1

@@ -40,7 +40,7 @@ from engineio import exceptions, packet
 from engineio.async_drivers.aiohttp import WebSocket
 from engineio.async_socket import AsyncSocket
 
-from server.background import detached
+from server.background import TurnBatch, detached
 
 log = logging.getLogger(__name__)
 
@@ -66,29 +66,12 @@ def frame(data: str | bytes) -> bytes:
     return _LEN3(first, 127, n) + payload
 
 
-class _TurnFlush:
-    """The sockets written to in this turn of the loop, flushed together when it ends."""
-
-    def __init__(self) -> None:
-        self.sockets: list[DirectSocket] = []
-
-    def add(self, socket: DirectSocket) -> None:
-        if not self.sockets:
-            asyncio.get_running_loop().call_soon(self.run)
-        self.sockets.append(socket)
-
-    def run(self) -> None:
-        sockets, self.sockets = self.sockets, []
-        for socket in sockets:
-            socket.flush()
-
-
 class DirectSocket(AsyncSocket):
     """An Engine.IO socket on a websocket whose packets go straight to the transport."""
 
     ws: WebSocketResponse
     transport: asyncio.Transport
-    turn: _TurnFlush
+    turn: TurnBatch[DirectSocket]
     max_buffered = MAX_BUFFERED_BYTES
     _pending: list[bytes] | None = None  # frames written in this turn of the loop, not yet flushed
 
@@ -176,12 +159,17 @@ async def _serve_direct(socket: AsyncSocket, ws: WebSocketResponse, transport: a
     await socket.serve()
 
 
-def _turn_flush(server: Any) -> _TurnFlush:
-    """The Engine.IO server's one `_TurnFlush` (each server runs on one loop)."""
+def _turn_flush(server: Any) -> TurnBatch[DirectSocket]:
+    """The Engine.IO server's one batch of sockets written to in this turn, flushed at its end."""
     turn = server.__dict__.get("_direct_turn_flush")
     if turn is None:
-        turn = server.__dict__["_direct_turn_flush"] = _TurnFlush()
+        turn = server.__dict__["_direct_turn_flush"] = TurnBatch(_flush_all)
     return turn
+
+
+def _flush_all(sockets: list[DirectSocket]) -> None:
+    for socket in sockets:
+        socket.flush()
 
 
 class UncompressedWebSocket(WebSocket):
