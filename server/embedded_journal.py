@@ -21,6 +21,7 @@ dying, not the machine): the test suite uses it so that runs are reproducible fr
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import sqlite3
@@ -94,6 +95,32 @@ def decode_document(stored: bytes | str) -> dict[str, Any]:
     return bson.decode(stored, codec_options=DOCUMENT_CODEC)
 
 
+# Rows per multi-row statement, and the row counts statements are padded to (by repeating the
+# last row, which writes or deletes the same thing again): a handful of distinct statements, all
+# kept prepared by the connection's statement cache.
+_ROWS_PER_STATEMENT = 512
+_PUT = ("INSERT OR REPLACE INTO documents VALUES ", "(?, ?, ?)")
+_DELETE = ("DELETE FROM documents WHERE (collection, key) IN (VALUES ", "(?, ?)", ")")
+
+
+def _padded(count: int) -> int:
+    return 1 << (count - 1).bit_length()
+
+
+@functools.cache
+def _statement(shape: tuple[str, ...], rows: int) -> str:
+    return shape[0] + ", ".join([shape[1]] * rows) + (shape[2] if len(shape) > 2 else "")
+
+
+def _many(shape: tuple[str, ...], rows: list[tuple[Any, ...]]) -> Iterator[tuple[str, tuple[Any, ...]]]:
+    """`shape`'s statement over `rows`, in as few statements as `_ROWS_PER_STATEMENT` allows."""
+    for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+        chunk = rows[start : start + _ROWS_PER_STATEMENT]
+        count = _padded(len(chunk))
+        chunk += [chunk[-1]] * (count - len(chunk))
+        yield _statement(shape, count), tuple(value for row in chunk for value in row)
+
+
 class JournalFailed(RuntimeError):
     """The journal could not commit: the writes it holds are not durable, and no later one can be."""
 
@@ -161,35 +188,48 @@ class Journal:
     def _write(self, records: list[Record]) -> None:
         """One transaction for a batch. Puts and deletes only set a document's final state, so of
         several for one document only the last is written (a busy conversation is rewritten by
-        every message: a group commit holds many images of it), with one executemany per kind;
-        an index or drop record is written in its place in the order."""
-        execute = self._conn.execute
+        every message: a group commit holds many images of it); an index or drop record is
+        written in its place in the order.
+
+        Few statements, each with many rows (`_ROWS_PER_STATEMENT`): the sqlite3 module lets go
+        of the GIL for every step of a statement and then waits for it back, and while the event
+        loop is busy each such wait lasts up to the interpreter's switch interval (5 ms). One
+        step per row made a commit of a hundred documents last tens of milliseconds, every one of
+        them added to the latency of the writes waiting for it; now a typical commit is one
+        statement, run without BEGIN/COMMIT (a single statement is its own transaction)."""
+        statements: list[tuple[str, tuple[Any, ...]]] = []
         latest: dict[tuple[str, str], Record] = {}
 
         def flush() -> None:
-            puts = [(r[1], r[2], r[3]) for r in latest.values() if r[0] == "put"]
             dels = [(r[1], r[2]) for r in latest.values() if r[0] == "del"]
-            if dels:
-                self._conn.executemany("DELETE FROM documents WHERE collection = ? AND key = ?", dels)
-            if puts:
-                self._conn.executemany("INSERT OR REPLACE INTO documents VALUES (?, ?, ?)", puts)
+            puts = [(r[1], r[2], r[3]) for r in latest.values() if r[0] == "put"]
+            statements.extend(_many(_DELETE, dels))
+            statements.extend(_many(_PUT, puts))
             latest.clear()
 
+        for record in records:
+            kind, collection = record[0], record[1]
+            if kind in ("put", "del"):
+                latest.pop((collection, record[2]), None)
+                latest[(collection, record[2])] = record
+                continue
+            flush()
+            if kind == "index":
+                statements.append(
+                    ("INSERT OR REPLACE INTO indexes VALUES (?, ?, ?)", (collection, record[2], record[3]))
+                )
+            elif kind == "drop":
+                statements.append(("DELETE FROM documents WHERE collection = ?", (collection,)))
+                statements.append(("DELETE FROM indexes WHERE collection = ?", (collection,)))
+        flush()
+        execute = self._conn.execute
+        if len(statements) == 1:
+            execute(*statements[0])
+            return
         execute("BEGIN")
         try:
-            for record in records:
-                kind, collection = record[0], record[1]
-                if kind in ("put", "del"):
-                    latest.pop((collection, record[2]), None)
-                    latest[(collection, record[2])] = record
-                    continue
-                flush()
-                if kind == "index":
-                    execute("INSERT OR REPLACE INTO indexes VALUES (?, ?, ?)", (collection, record[2], record[3]))
-                elif kind == "drop":
-                    execute("DELETE FROM documents WHERE collection = ?", (collection,))
-                    execute("DELETE FROM indexes WHERE collection = ?", (collection,))
-            flush()
+            for sql, parameters in statements:
+                execute(sql, parameters)
             execute("COMMIT")
         except BaseException:
             execute("ROLLBACK")
