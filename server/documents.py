@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
 from server.errors import NotFound
@@ -34,16 +33,11 @@ async def absent(collection: Any, doc_id: str) -> bool:
         return False
 
 
-@contextlib.asynccontextmanager
-async def durable_at_end(db: Any) -> AsyncIterator[None]:
+def durable_at_end(db: Any) -> contextlib.AbstractAsyncContextManager[None]:
     """A run of writes that need only be durable together: on the embedded store each write inside
     returns once applied, and leaving the block waits until all of them are journaled (one commit
     wait instead of one per write; the journal commits in order, so the last one covers the rest).
     Do nothing outside that others may see as a consequence (emit, enqueue, answer) inside the block.
     On MongoDB writes are acknowledged as usual."""
     block = getattr(db, "durable_at_end", None)
-    if block is None:
-        yield
-        return
-    async with block():
-        yield
+    return contextlib.nullcontext() if block is None else block()

@@ -471,7 +471,7 @@ class ById:
         store = self.engine.store
         key = doc["_id"]
         tracked = store.touched is not None and key in store.touched
-        store.put(key, new)
+        store.put(key, new, frozenset([parts[0] for _, parts, _ in plan]))
         try:
             self.engine.ensure_uniques(new)
         except DuplicateKeyError:

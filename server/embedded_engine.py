@@ -62,9 +62,10 @@ _NONE: frozenset[Any] = frozenset()
 
 
 class _TrackedStore(CollectionStore):
-    """mongomock's per-collection store, noting the ids written or deleted while `touched` is set."""
+    """mongomock's per-collection store, noting the ids written or deleted while `touched` is set,
+    each with the top-level fields the write changed when it is known (None: any may have)."""
 
-    touched: dict[Any, None] | None = None  # an ordered set: new documents keep their insertion order
+    touched: dict[Any, frozenset[str] | None] | None = None  # ordered: new documents keep their insertion order
 
     def __setitem__(self, key: Any, val: Any) -> None:
         super().__setitem__(key, val)
@@ -76,12 +77,19 @@ class _TrackedStore(CollectionStore):
         if self.touched is not None:
             self.touched[key] = None
 
-    def put(self, key: Any, doc: dict[str, Any]) -> None:
+    def put(self, key: Any, doc: dict[str, Any], fields: frozenset[str] | None = None) -> None:
         """`self[key] = doc` without mongomock's reader-writer lock (operations already run one at
-        a time, under the embedded store's lock): the single-document path's write."""
+        a time, under the embedded store's lock): the single-document path's write. `fields`: the
+        top-level fields in which `doc` differs from the document it replaces (None: unknown), so
+        that the indexes of the others need not be re-filed."""
         self._documents[key] = doc
-        if self.touched is not None:
-            self.touched[key] = None
+        touched = self.touched
+        if touched is not None:
+            if key in touched:
+                known = touched[key]
+                touched[key] = None if known is None or fields is None else known | fields
+            else:
+                touched[key] = fields
 
     def restore(self, key: Any, doc: dict[str, Any] | None, tracked: bool) -> None:
         """Undo a `put` refused by a unique index: the old document back (or none), and `key`
@@ -120,6 +128,7 @@ class FieldIndex:
 
     def __init__(self, field: str) -> None:
         self.field = field
+        self.names = frozenset((field,))
         self.buckets: dict[Key, set[Any]] = {}
         self.filed: dict[Any, tuple[Key, ...]] = {}
         self.overflow: set[Any] = set()
@@ -176,6 +185,7 @@ class CompoundIndex:
 
     def __init__(self, fields: tuple[str, ...]) -> None:
         self.fields = fields
+        self.names = frozenset(fields)
         self.buckets: dict[tuple[Key, ...], set[Any]] = {}
         self.filed: dict[Any, tuple[Key, ...]] = {}
         self.overflow: set[Any] = set()
@@ -313,15 +323,17 @@ class Engine:
         self.store.touched = {}
 
     def end(self) -> list[tuple[Any, dict[str, Any] | None]]:
-        """Stop tracking; re-file what changed and return (id, stored document or None if deleted)."""
+        """Stop tracking; re-file what changed and return (id, stored document or None if deleted).
+        An index none of whose fields a write changed keeps the document where it is."""
         touched, self.store.touched = self.store.touched or {}, None
         documents = self.store._documents
         changed = []
         indexes = self._hash_indexes()
-        for doc_id in touched:
+        for doc_id, fields in touched.items():
             doc = documents.get(doc_id)
             for index in indexes:
-                index.update(doc_id, doc)
+                if fields is None or doc is None or not fields.isdisjoint(index.names):
+                    index.update(doc_id, doc)
             if doc is None:
                 self.position.pop(doc_id, None)
             elif doc_id not in self.position:

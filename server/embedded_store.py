@@ -35,7 +35,7 @@ import logging
 import random
 import threading
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -95,6 +95,32 @@ class _Deferred:
 
 
 _DEFERRED: contextvars.ContextVar[_Deferred | None] = contextvars.ContextVar("embedded_deferred", default=None)
+
+
+class _DurableAtEnd:
+    """`EmbeddedStore.durable_at_end()` (a class, not a generator: it wraps every chat message).
+    A block inside another adds its writes to the outer one, which waits for them all."""
+
+    def __init__(self, store: EmbeddedStore) -> None:
+        self.store = store
+        self.deferred: _Deferred | None = None
+        self.token: contextvars.Token[_Deferred | None] | None = None
+
+    async def __aenter__(self) -> None:
+        current = _DEFERRED.get()
+        if current is None or not current.open:
+            self.deferred = _Deferred()
+            self.token = _DEFERRED.set(self.deferred)
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        deferred, token = self.deferred, self.token
+        if deferred is None or token is None:
+            return  # nested: the outer block waits
+        deferred.open = False
+        _DEFERRED.reset(token)
+        journal = self.store._journal
+        if deferred.last and journal is not None:
+            await journal.durable(deferred.last)
 
 
 class Interleaver:
@@ -249,22 +275,9 @@ class EmbeddedStore:
             raise error
         return result
 
-    @contextlib.asynccontextmanager
-    async def durable_at_end(self) -> AsyncIterator[None]:
+    def durable_at_end(self) -> _DurableAtEnd:
         """Writes inside return once applied; leaving waits until every one of them is journaled."""
-        current = _DEFERRED.get()
-        if current is not None and current.open:
-            yield  # nested: the outer block waits
-            return
-        deferred = _Deferred()
-        token = _DEFERRED.set(deferred)
-        try:
-            yield
-        finally:
-            deferred.open = False
-            _DEFERRED.reset(token)
-            if deferred.last and self._journal is not None:
-                await self._journal.durable(deferred.last)
+        return _DurableAtEnd(self)
 
     async def run_on_database(self, operation: Callable[[Any], T]) -> T:
         """A read that concerns no one collection (e.g. listing them)."""
