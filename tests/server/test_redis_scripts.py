@@ -1,5 +1,5 @@
 """Script calls (`server.redis.eval_script`) on a real Redis: the calls of one loop turn share one
-pipeline, and each caller still gets its own result or its own error."""
+write, and each caller still gets its own result or its own error; a connection lost is replaced."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 import redis.exceptions
+from redis.asyncio.connection import AbstractConnection
 
 from server.redis import eval_script
 from tests.processes import free_port
@@ -28,28 +29,24 @@ async def client(redis_url: str) -> Any:
     await client.aclose()
 
 
-def spy_pipelines(client: aioredis.Redis) -> list[int]:
-    """The number of commands in each pipeline the client executes from now on."""
+def spy_writes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The number of scripts in each write to Redis from now on."""
     sizes: list[int] = []
-    make = client.pipeline
+    pack = AbstractConnection.pack_commands
 
-    def pipeline(*args: Any, **kwargs: Any) -> Any:
-        pipe = make(*args, **kwargs)
-        execute = pipe.execute
+    def counted(self: AbstractConnection, commands: Any) -> Any:
+        commands = list(commands)
+        sizes.append(sum(1 for command in commands if command[0] == "EVAL"))
+        return pack(self, commands)
 
-        async def counted(*a: Any, **k: Any) -> Any:
-            sizes.append(len(pipe.command_stack))
-            return await execute(*a, **k)
-
-        pipe.execute = counted  # type: ignore[method-assign]
-        return pipe
-
-    client.pipeline = pipeline  # type: ignore[method-assign]
+    monkeypatch.setattr(AbstractConnection, "pack_commands", counted)
     return sizes
 
 
-async def test_calls_made_in_one_turn_share_a_pipeline_and_keep_their_own_results(client: aioredis.Redis) -> None:
-    sizes = spy_pipelines(client)
+async def test_calls_made_in_one_turn_share_one_write_and_keep_their_own_results(
+    client: aioredis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sizes = spy_writes(monkeypatch)
     results = await asyncio.gather(*(eval_script(client, COUNT, [f"k{i % 3}"], f"call {i}") for i in range(20)))
     assert sizes == [20]
     assert [r[1] for r in results] == [f"call {i}" for i in range(20)]
@@ -57,7 +54,7 @@ async def test_calls_made_in_one_turn_share_a_pipeline_and_keep_their_own_result
     assert [r[0] for r in results] == [i // 3 + 1 for i in range(20)]
     assert await client.get("k0") == "7"
 
-    one = await eval_script(client, COUNT, ["k9"], "alone")  # a later turn: a pipeline of its own
+    one = await eval_script(client, COUNT, ["k9"], "alone")  # a later turn: a write of its own
     assert one == [1, "alone"] and sizes == [20, 1]
 
 
@@ -95,3 +92,38 @@ async def test_redis_gone_fails_every_caller_of_the_turn() -> None:
         assert all(isinstance(o, redis.exceptions.ConnectionError) for o in outcomes), outcomes
     finally:
         await client.aclose()
+
+
+async def test_a_connection_killed_between_turns_is_replaced(client: aioredis.Redis) -> None:
+    """Redis closing the batch's connection (a restart, CLIENT KILL, an idle timeout) while it sits
+    between turns: the next call is sent on a new one, and runs once."""
+    assert await eval_script(client, COUNT, ["r"], "first") == [1, "first"]
+    batch_connections = [c for c in await client.client_list() if c.get("cmd") == "eval"]
+    assert len(batch_connections) == 1
+    await client.client_kill_filter(_id=batch_connections[0]["id"])
+    await asyncio.sleep(0.05)  # the close reaches this side
+    assert await eval_script(client, COUNT, ["r"], "second") == [2, "second"]
+    assert await client.get("r") == "2"
+
+
+async def test_a_round_trip_that_fails_after_sending_is_not_repeated(
+    client: aioredis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reply lost after the scripts were sent: they may have run, so they are not sent again;
+    every caller of the turn gets the error, and the next turn works on a new connection."""
+    read = AbstractConnection.read_response
+    failures = [redis.exceptions.ConnectionError("reply lost")]
+
+    async def lossy(self: AbstractConnection, *args: Any, **kwargs: Any) -> Any:
+        if failures:
+            await read(self, *args, **kwargs)
+            raise failures.pop()
+        return await read(self, *args, **kwargs)
+
+    monkeypatch.setattr(AbstractConnection, "read_response", lossy)
+    outcomes = await asyncio.gather(
+        *(eval_script(client, COUNT, ["once"], i) for i in range(3)), return_exceptions=True
+    )
+    assert all(isinstance(o, redis.exceptions.ConnectionError) for o in outcomes), outcomes
+    assert await client.get("once") == "3"  # sent once: each ran once, none twice
+    assert await eval_script(client, COUNT, ["once"], "later") == [4, "later"]
