@@ -7,7 +7,7 @@ A failing step is logged and the loop goes on (one bad beat must not stop presen
 leaving the block cancels the task and waits for it, so nothing outlives its owner.
 
 `TurnBatch` gathers what the tasks of one turn of the event loop hand it and passes it on, all
-together, when that turn ends: one socket write per socket, one Redis pipeline per turn.
+together, when that turn ends: one socket write per socket, one write of Redis scripts per turn.
 """
 
 from __future__ import annotations
