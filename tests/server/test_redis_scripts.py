@@ -4,6 +4,7 @@ write, and each caller still gets its own result or its own error; a connection 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
 import pytest
@@ -94,16 +95,22 @@ async def test_redis_gone_fails_every_caller_of_the_turn() -> None:
         await client.aclose()
 
 
-async def test_a_connection_killed_between_turns_is_replaced(client: aioredis.Redis) -> None:
+async def test_a_connection_killed_between_turns_is_replaced(redis_url: str) -> None:
     """Redis closing the batch's connection (a restart, CLIENT KILL, an idle timeout) while it sits
     between turns: the next call is sent on a new one, and runs once."""
-    assert await eval_script(client, COUNT, ["r"], "first") == [1, "first"]
-    batch_connections = [c for c in await client.client_list() if c.get("cmd") == "eval"]
-    assert len(batch_connections) == 1
-    await client.client_kill_filter(_id=batch_connections[0]["id"])
-    await asyncio.sleep(0.05)  # the close reaches this side
-    assert await eval_script(client, COUNT, ["r"], "second") == [2, "second"]
-    assert await client.get("r") == "2"
+    name = f"scripts-{uuid.uuid4().hex[:8]}"  # this client's connections, among the shared server's
+    client = aioredis.Redis.from_url(redis_url, decode_responses=True, client_name=name)
+    try:
+        await client.delete("r")
+        assert await eval_script(client, COUNT, ["r"], "first") == [1, "first"]
+        kept = [c for c in await client.client_list() if c.get("name") == name and c.get("cmd") == "eval"]
+        assert len(kept) == 1
+        await client.client_kill_filter(_id=kept[0]["id"])
+        await asyncio.sleep(0.05)  # the close reaches this side
+        assert await eval_script(client, COUNT, ["r"], "second") == [2, "second"]
+        assert await client.get("r") == "2"
+    finally:
+        await client.aclose()
 
 
 async def test_a_round_trip_that_fails_after_sending_is_not_repeated(
