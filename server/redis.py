@@ -199,27 +199,20 @@ class _ScriptBatch:
     async def _sent(self, commands: list[tuple[Any, ...]]) -> AbstractConnection:
         """Write `commands` on a kept connection (or a new one); the connection, to read the
         replies from."""
-        while self.idle:
-            connection = self.idle.pop()
-            if _closed(connection):  # Redis went away (or restarted) while it sat here
+        while True:
+            reused = bool(self.idle)
+            connection = self.idle.pop() if reused else await self.client.connection_pool.get_connection()
+            if reused and _closed(connection):  # Redis went away (or restarted) while it sat here
                 await self._drop(connection)
                 continue
             try:
                 await connection.send_packed_command(connection.pack_commands(commands))
-            except redis.exceptions.ConnectionError:
+            except BaseException as exc:
                 await self._drop(connection)
-                continue  # found closed when writing: nothing was sent on it
-            except BaseException:
-                await self._drop(connection)
+                if reused and isinstance(exc, redis.exceptions.ConnectionError):
+                    continue  # found closed when writing: nothing was sent on it
                 raise
             return connection
-        connection = await self.client.connection_pool.get_connection()
-        try:
-            await connection.send_packed_command(connection.pack_commands(commands))
-        except BaseException:
-            await self._drop(connection)
-            raise
-        return connection
 
     async def _drop(self, connection: AbstractConnection) -> None:
         """Close a connection whose state is unknown (a failed or interrupted round trip)."""
