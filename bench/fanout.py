@@ -3,6 +3,7 @@
 
     .venv/bin/python -m bench.fanout            # the full ladder (about 10-20 minutes on 2 cores)
     .venv/bin/python -m bench.fanout --quick    # fewer, shorter steps (about 3 minutes)
+    .venv/bin/python -m bench.fanout --contend cpu   # the same with a core taken by other work
     .venv/bin/python -m bench.fanout --profile 50 --profile-out /tmp/fanout-profile
                                                 # py-spy on the project at one load (I = 50 ms)
 
@@ -43,6 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench import contention
 from bench.common import (
     NODE_DIR,
     Children,
@@ -266,6 +268,12 @@ def main() -> None:
     parser.add_argument(
         "--refine", type=int, help="bisection rounds between each server's last held and first missed step (default 3)"
     )
+    parser.add_argument(
+        "--contend",
+        metavar="KINDS",
+        help=f"other work running through the whole run, comma-separated: {', '.join(contention.KINDS)} "
+        "(bench/contention.py; default none)",
+    )
     parser.add_argument("--no-third", action="store_true", help="skip the steps at 1/3 of python-socketio's load")
     parser.add_argument("--profile", type=int, metavar="MS", help="only: py-spy on the project at this interval")
     parser.add_argument("--profile-out", default="/tmp/fanout-profile", help="py-spy output prefix (with --profile)")
@@ -282,6 +290,10 @@ def main() -> None:
     )
     stop_after = args.stop_after or (1 if args.quick else 2)
     wanted = [s.strip() for s in args.servers.split(",") if s.strip()]
+    try:
+        contend = contention.parse(args.contend)
+    except ValueError as error:
+        parser.error(str(error))
 
     exit_on_sigterm()
     node = ensure_node_modules(required=True)
@@ -291,9 +303,11 @@ def main() -> None:
         profile(node, args)
         return
 
-    print(f"machine: {machine()}")
+    loaded = f"; contended by {', '.join(contend)} (bench/contention.py)" if contend else ""
+    print(f"machine: {machine()}{loaded}")
     servers: dict[str, Server] = {}
     with temp_dir("fanout-") as tmp, Children() as children:
+        contention.start(children, contend, tmp)
         if "project" in wanted:
             (tmp / "project").mkdir()
             servers["project"] = prepare_project(children, tmp / "project", args)
@@ -323,7 +337,7 @@ def main() -> None:
         print(f"{server.name}:")
         for r in server.steps:
             print(fmt_step(r))
-    print(f"machine: {machine()}; {args.clients} clients, groups of {args.group}, {args.duration:g} s per step")
+    print(f"machine: {machine()}{loaded}; {args.clients} clients, groups of {args.group}, {args.duration:g} s per step")
     sustained = {k: (s.sustained or {}).get("delivered_per_s") for k, s in servers.items()}
     for server in servers.values():
         best = server.sustained
