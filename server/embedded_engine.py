@@ -16,8 +16,15 @@ journal's back. `install(collection)` replaces those parts on one collection:
   every message write) finds its few candidates at once instead of every document sharing the
   first field's value: without it each chat message's writes cost O(messages in the
   conversation), and latency grew with the history.
+- `$or`. A filter whose every `$or` branch has candidates is answered from their union (a user's
+  own sessions: `tutorId` or `studentIds`), not from a scan.
 - `find`. Sorts the matching stored documents (mongomock's sort key, stable, natural order as the
   last tiebreak as before), slices skip/limit, and copies a document only when it is yielded.
+  When the candidates are many (more than SORTED_AT_MOST: every forum post, every session for
+  MANAGEMENT) and a declared index serves the sort, the page is walked along that index instead
+  (embedded_order: skip + limit matches visited, nothing sorted).
+- `count_documents`. An empty filter is the collection's size, a filter of plain values of indexed
+  fields its bucket's: no pass over the matches (a page's total over 100,000 documents).
 - Change tracking. Between `begin()` and `end()` every id stored, deleted or handed to an update is
   collected; `end()` re-files those documents in the hash indexes and returns them, which is what
   the journal records (their after-images, or their deletion). A document whose keys for an index
@@ -56,6 +63,7 @@ from mongomock import DuplicateKeyError, filtering, helpers
 from mongomock.store import CollectionStore
 
 from server.embedded_by_id import ById, matches
+from server.embedded_order import OrderedIndex
 
 Key = tuple[Any, ...]
 _NONE: frozenset[Any] = frozenset()
@@ -263,17 +271,22 @@ def _equalities(spec: Any) -> Iterator[tuple[str, list[Any]]]:
 class Engine:
     """The indexes, natural order and change tracking of one mongomock collection."""
 
+    SORTED_AT_MOST = 2048  # matches sorted rather than walked along an ordered index (~1 ms to sort)
+
     def __init__(self, collection: Any) -> None:
         self.collection = collection
         self.store: _TrackedStore = collection._store
         self.store.__class__ = _TrackedStore
         self.fields: dict[str, FieldIndex] = {}
         self.compounds: dict[tuple[str, ...], CompoundIndex] = {}
+        self.ordered: dict[tuple[tuple[str, int], ...], OrderedIndex] = {}
         self._order = itertools.count()
         self.position: dict[Any, int] = {}
         collection._iter_documents = self.iter_documents
         collection.find = self.find
         collection._ensure_uniques = self.ensure_uniques
+        self._count_documents = collection.count_documents
+        collection.count_documents = self.count_documents
         self.by_id = ById(self)
         self.use_by_id(self.by_id.enabled)
         self.reindex_all()
@@ -289,8 +302,11 @@ class Engine:
     # ------------------------------------------------------------------ indexes and tracking
 
     def add_field_index(self, keys: Any) -> None:
-        names = tuple(name for name, _ in helpers.create_index_list(keys))
+        spec = tuple(helpers.create_index_list(keys))
+        names = tuple(name for name, _ in spec)
         field = names[0]
+        if not any("." in name for name in names) and all(d in (1, -1) for _, d in spec) and spec not in self.ordered:
+            self.ordered[spec] = OrderedIndex(list(spec))  # built on its first use
         if field != "_id" and "." not in field and field not in self.fields:
             index = self.fields[field] = FieldIndex(field)
             for doc_id, doc in self.store._documents.items():
@@ -303,6 +319,7 @@ class Engine:
     def clear_indexes(self) -> None:
         self.fields.clear()
         self.compounds.clear()
+        self.ordered.clear()
 
     def _hash_indexes(self) -> list[FieldIndex | CompoundIndex]:
         return [*self.fields.values(), *self.compounds.values()]
@@ -314,6 +331,8 @@ class Engine:
             self.fields[field] = FieldIndex(field)
         for names in list(self.compounds):
             self.compounds[names] = CompoundIndex(names)
+        for spec in list(self.ordered):
+            self.ordered[spec] = OrderedIndex(list(spec))
         indexes = self._hash_indexes()
         for doc_id, doc in self.store._documents.items():
             for index in indexes:
@@ -329,15 +348,21 @@ class Engine:
         documents = self.store._documents
         changed = []
         indexes = self._hash_indexes()
+        ordered = [index for index in self.ordered.values() if index.built]
         for doc_id, fields in touched.items():
             doc = documents.get(doc_id)
             for index in indexes:
                 if fields is None or doc is None or not fields.isdisjoint(index.names):
                     index.update(doc_id, doc)
             if doc is None:
-                self.position.pop(doc_id, None)
+                position = self.position.pop(doc_id, 0)
             elif doc_id not in self.position:
-                self.position[doc_id] = next(self._order)
+                position = self.position[doc_id] = next(self._order)
+            else:
+                position = self.position[doc_id]
+            for sorted_index in ordered:
+                if fields is None or doc is None or not fields.isdisjoint(sorted_index.names):
+                    sorted_index.update(doc_id, doc, position)
             changed.append((doc_id, doc))
         return changed
 
@@ -445,6 +470,17 @@ class Engine:
                 found = compound.lookup(named)
                 if found is not None and (best is None or len(found) < len(best)):
                     best = found
+        branches = spec.get("$or") if isinstance(spec, dict) else None
+        if isinstance(branches, list) and branches and (best is None or len(best) > 1):
+            union: set[Any] = set()
+            for branch in branches:  # a match matches some branch: the union holds every match
+                found = self._candidate_set(branch)
+                if found is None:
+                    break
+                union |= found
+            else:
+                if best is None or len(union) < len(best):
+                    best = union
         if best is not None and self.store.touched:  # changed by the write in progress: stale entries
             best = best | self.store.touched.keys()
         return best
@@ -459,13 +495,64 @@ class Engine:
         source: Iterable[dict[str, Any]] = (
             list(documents.values()) if ids is None else [documents[i] for i in ids if i in documents]
         )
-        touched, exact = self.store.touched, self.exact(spec)
+        touched, exact = self.store.touched, spec == {} or self.exact(spec)
         for doc in source:
             if exact or filtering.filter_applies(spec, doc):
                 if touched is not None:  # an update may change it in place
                     doc_id = doc["_id"]
                     touched[helpers.hashdict(doc_id) if isinstance(doc_id, dict) else doc_id] = None
                 yield doc
+
+    def count_documents(self, filter: Any, **kwargs: Any) -> int:
+        """mongomock's count, without a pass over the matches when they are known: every document
+        (an empty filter), or exactly a bucket of the hash indexes (plain values of indexed fields)."""
+        if not kwargs and isinstance(filter, dict) and self.store.touched is None:
+            spec = helpers.patch_datetime_awareness_in_document(filter)
+            if not spec:
+                return len(self.store._documents)
+            if self.exact(spec):
+                found = self._candidate_set(spec)
+                if found is not None:
+                    return len(found)
+        count: int = self._count_documents(filter, **kwargs)
+        return count
+
+    def walk(self, spec: Any, sort: Any, skip: int, limit: int) -> list[dict[str, Any]] | None:
+        """The first skip + |limit| matches of `spec` in `sort`'s order (all, with no limit), walked
+        along an ordered index; None when the matches are better sorted: the hash indexes narrow
+        them to a few thousand at most (a user's own list), or no ordered index serves `sort`
+        over fewer documents than they do."""
+        if self.store.touched is not None or not isinstance(spec, dict) or not sort:
+            return None
+        order = list(sort)
+        if any(not isinstance(d, int) or d not in (1, -1) or field.startswith("$") for field, d in order):
+            return None
+        found = self._candidate_set(spec)
+        documents = self.store._documents
+        candidates = len(documents) if found is None else len(found)
+        if candidates <= self.SORTED_AT_MOST:
+            return None
+        for index in self.ordered.values():
+            shape = index.shape(order)
+            if shape is None or not index.names_leading(spec, shape[0]):
+                continue
+            k, backwards = shape
+            if not index.built:
+                index.build(documents, self.position)
+            region = index.region(spec, k)
+            if region is None or candidates < region[1] - region[0]:
+                continue  # the hash indexes narrow the matches more: better sort those
+            plain = set(spec) <= {field for field, _ in index.spec[:k]}  # the region is exactly the matches
+            need = skip + abs(limit) if limit else None
+            docs: list[dict[str, Any]] = []
+            for doc_id in index.ids(*region, backwards):
+                doc = documents[doc_id]
+                if plain or filtering.filter_applies(spec, doc):
+                    docs.append(doc)
+                    if need is not None and len(docs) >= need:
+                        break
+            return docs
+        return None
 
     def find(
         self,
@@ -517,7 +604,8 @@ class Selection:
     def page(self) -> list[dict[str, Any]]:
         """The stored documents of this page (not copies)."""
         if self._page is None:
-            docs = self._matches()
+            walked = self._engine.walk(self._spec, self._sort, self._skip, self._limit)
+            docs = self._matches() if walked is None else walked
             end = self._skip + abs(self._limit) if self._limit else None
             self._page = docs[self._skip : end]
         return self._page

@@ -55,6 +55,21 @@ def test_a_full_collection_freezes_its_survivors_and_still_collects_garbage(coll
     assert alive.other is not None and alive.other.other is alive
 
 
+def test_the_frozen_total_is_kept_without_recounting(collector: Collector) -> None:
+    """Counting the permanent generation walks all of it; the total is kept from each full
+    collection's survivors instead, and never undercounts what is frozen."""
+    start = collector.frozen
+    assert start >= gc.get_freeze_count() > 0  # counted at start (what the fixture freed since: still in)
+    kept = [Node() for _ in range(2000)]
+    gc.collect()
+    assert collector.frozen - start >= 2000 and collector.frozen >= gc.get_freeze_count()  # survivors added
+    del kept  # freed at once (no cycle), frozen or not
+    assert collector.frozen >= gc.get_freeze_count() + 2000  # freed objects are not subtracted
+    collector.frozen_after_thaw = collector.frozen // 3
+    assert collector.thaw_if_grown() is True
+    assert collector.frozen == gc.get_freeze_count()  # recounted by the thaw
+
+
 def test_a_young_collection_freezes_nothing(collector: Collector) -> None:
     alive = cycle()
     frozen = gc.get_freeze_count()
@@ -72,7 +87,7 @@ def test_a_cycle_left_among_frozen_objects_is_collected_at_the_thaw(collector: C
     assert ref() is not None  # a frozen cycle is not collected...
     assert collector.thaw_if_grown() is False  # ...while the frozen set has not grown enough
 
-    collector.frozen_after_thaw = gc.get_freeze_count() // 3  # as if it had tripled since the last thaw
+    collector.frozen_after_thaw = collector.frozen // 3  # as if it had tripled since the last thaw
     assert collector.thaw_if_grown() is True
     assert ref() is None  # ...until the thaw
     assert collector.thaws == 1
