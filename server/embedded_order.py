@@ -134,7 +134,8 @@ class OrderedIndex:
     def build(self, documents: dict[Any, dict[str, Any]], position: dict[Any, int]) -> None:
         self.filed, self.irregular, self.kinds = {}, set(), [None] * len(self.spec)
         for doc_id, doc in documents.items():
-            entry = self._entry(doc_id, doc, position[doc_id])
+            at = position.get(doc_id)  # (every stored document has one; if not, the index stays unused)
+            entry = None if at is None else self._entry(doc_id, doc, at)
             if entry is None:
                 self.irregular.add(doc_id)
             else:
