@@ -192,8 +192,8 @@ FILLERS: dict[str, tuple[str, Callable[[int], dict[str, Any]]]] = {
 }
 
 
-def seed(data_dir: Path, own: dict[str, Any], size: int) -> dict[str, int]:
-    """Grow every family to `size` documents in the stopped server's journal; returns the counts written."""
+def seed(data_dir: Path, own: dict[str, Any], size: int) -> None:
+    """Grow every family to `size` documents in the stopped server's journal."""
     path = data_dir / JOURNAL_FILE
     journal = Journal(path, background=False)
     templates: dict[str, dict[str, Any]] = {}
@@ -203,7 +203,6 @@ def seed(data_dir: Path, own: dict[str, Any], size: int) -> dict[str, int]:
                 templates[family] = doc
     missing = set(FILLERS) - set(templates)
     assert not missing, f"no record of {missing} in the journal"
-    written: dict[str, int] = {}
     batch: list[tuple[str, ...]] = []
 
     def put(collection: str, doc: dict[str, Any]) -> None:
@@ -213,18 +212,14 @@ def seed(data_dir: Path, own: dict[str, Any], size: int) -> dict[str, int]:
             batch.clear()
 
     for family, (collection, change) in FILLERS.items():
-        count = max(0, size - OWN)
-        for doc in _fillers(family, templates[family], count, change):
+        for doc in _fillers(family, templates[family], max(0, size - OWN), change):
             put(collection, doc)
-        written[family] = count
     others = max(1, (size - OWN) // 100)
     for n in range(max(size, OWN)):
         put(notifications.COLLECTION, _notification(own["readerId"], n, others))
-    written["notifications"] = max(size, OWN)
     if batch:
         journal.append(batch)
     journal.close()
-    return written
 
 
 def _is_template(family: str, doc: dict[str, Any]) -> bool:

@@ -268,6 +268,12 @@ def _equalities(spec: Any) -> Iterator[tuple[str, list[Any]]]:
             yield field, [condition]
 
 
+def _moved(fields: frozenset[str] | None, doc: dict[str, Any] | None, names: frozenset[str]) -> bool:
+    """Whether a write that changed `fields` (None: any) of `doc` (None: deleted) may have moved it
+    in an index of the fields `names`."""
+    return fields is None or doc is None or not fields.isdisjoint(names)
+
+
 class Engine:
     """The indexes, natural order and change tracking of one mongomock collection."""
 
@@ -352,7 +358,7 @@ class Engine:
         for doc_id, fields in touched.items():
             doc = documents.get(doc_id)
             for index in indexes:
-                if fields is None or doc is None or not fields.isdisjoint(index.names):
+                if _moved(fields, doc, index.names):
                     index.update(doc_id, doc)
             if doc is None:
                 position = self.position.pop(doc_id, 0)
@@ -361,7 +367,7 @@ class Engine:
             else:
                 position = self.position[doc_id]
             for sorted_index in ordered:
-                if fields is None or doc is None or not fields.isdisjoint(sorted_index.names):
+                if _moved(fields, doc, sorted_index.names):
                     sorted_index.update(doc_id, doc, position)
             changed.append((doc_id, doc))
         return changed
@@ -527,16 +533,19 @@ class Engine:
         order = list(sort)
         if any(not isinstance(d, int) or d not in (1, -1) or field.startswith("$") for field, d in order):
             return None
+        serving = [
+            (index, shape)
+            for index in self.ordered.values()
+            if (shape := index.shape(order)) is not None and index.names_leading(spec, shape[0])
+        ]
+        if not serving:  # most sorted reads (a conversation's messages by seq): nothing more to look at
+            return None
         found = self._candidate_set(spec)
         documents = self.store._documents
         candidates = len(documents) if found is None else len(found)
         if candidates <= self.SORTED_AT_MOST:
             return None
-        for index in self.ordered.values():
-            shape = index.shape(order)
-            if shape is None or not index.names_leading(spec, shape[0]):
-                continue
-            k, backwards = shape
+        for index, (k, backwards) in serving:
             if not index.built:
                 index.build(documents, self.position)
             region = index.region(spec, k)
